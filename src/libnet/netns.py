@@ -1,0 +1,194 @@
+"""Network namespaces: create (bind-mounted), open, enter and restore, delete.
+
+A namespace made here lives as long as its bind mount: ``create`` unshares a
+new network namespace on the calling thread, bind-mounts the thread's
+``/proc/thread-self/ns/net`` on a file under the run directory, and moves the
+thread back.  No process is started.  The run directory is
+``$LIBNET_RUN_DIR/netns`` (default ``/run/libnet/netns``) unless a
+``run_dir`` is given; tests point it at a temporary folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from typing import Iterator, Union
+
+from . import _netlink
+
+__all__ = ["NetNS", "create", "open_netns", "delete", "enter", "list_netns",
+           "default_run_dir", "NetNSLike"]
+
+_THREAD_NETNS = "/proc/thread-self/ns/net"
+
+
+def default_run_dir() -> str:
+    """Where named namespaces are mounted: ``$LIBNET_RUN_DIR/netns``."""
+    return os.path.join(os.environ.get("LIBNET_RUN_DIR", "/run/libnet"), "netns")
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"a namespace name is a string, not {type(name).__name__}")
+    if not name or name in (".", "..") or "/" in name or "\0" in name or len(name) > 255:
+        raise ValueError(f"invalid namespace name {name!r}")
+
+
+class NetNS:
+    """An open network namespace: a name (if it has one), a path and an fd.
+
+    Usable wherever libnet takes a namespace; close it (or use ``with``) to
+    release the descriptor.  The namespace itself lives on while it is
+    mounted or in use.
+    """
+
+    __slots__ = ("name", "path", "_fd")
+
+    def __init__(self, path: str, fd: int, name: str | None = None):
+        self.path = path
+        self.name = name
+        self._fd = fd
+
+    def fileno(self) -> int:
+        if self._fd < 0:
+            raise ValueError(f"namespace {self.path} is closed")
+        return self._fd
+
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> "NetNS":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+    def __repr__(self) -> str:
+        return f"<NetNS {self.name or self.path}{' closed' if self.closed else ''}>"
+
+
+NetNSLike = Union[NetNS, str, int, os.PathLike]
+
+
+def create(name: str, run_dir: str | None = None) -> NetNS:
+    """Create a network namespace mounted at ``run_dir/name``; return it open.
+
+    Raises FileExistsError if the name is taken.  On failure nothing is left
+    behind (no mount, no file).
+    """
+    _check_name(name)
+    run_dir = run_dir or default_run_dir()
+    os.makedirs(run_dir, exist_ok=True)
+    path = os.path.join(run_dir, name)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444))
+    try:
+        with _netlink._netns_lock:
+            cur = os.open(_THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                _netlink.unshare(_netlink.CLONE_NEWNET_FLAG)
+                try:
+                    _netlink.mount(_THREAD_NETNS, path, "none", _netlink.MS_BIND_FLAG)
+                finally:
+                    _netlink.setns(cur, _netlink.CLONE_NEWNET_FLAG)
+            finally:
+                os.close(cur)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except BaseException:
+        _remove(path)
+        raise
+    return NetNS(path, fd, name)
+
+
+def open_netns(ns: NetNSLike, run_dir: str | None = None) -> NetNS:
+    """Open a namespace by name (under ``run_dir``), path, or file descriptor.
+
+    A name has no slash; a path does.  An int is a descriptor, duplicated so
+    the caller keeps its own.
+    """
+    if isinstance(ns, NetNS):
+        return NetNS(ns.path, os.dup(ns.fileno()), ns.name)
+    if isinstance(ns, bool):
+        raise TypeError("a namespace is a NetNS, name, path or file descriptor")
+    if isinstance(ns, int):
+        return NetNS(f"/proc/self/fd/{ns}", os.dup(ns))
+    if isinstance(ns, os.PathLike):
+        ns = os.fspath(ns)
+    if not isinstance(ns, str):
+        raise TypeError(f"a namespace is a NetNS, name, path or file descriptor, not {type(ns).__name__}")
+    if "/" in ns:
+        path, name = ns, None
+    else:
+        _check_name(ns)
+        path, name = os.path.join(run_dir or default_run_dir(), ns), ns
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    return NetNS(path, fd, name)
+
+
+def _remove(path: str) -> None:
+    try:
+        _netlink.umount(path, _netlink.MNT_DETACH_FLAG)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOENT):
+            raise
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def delete(ns: NetNS | str, run_dir: str | None = None) -> None:
+    """Unmount and remove a named namespace.  Deleting one that is gone is fine.
+
+    The kernel destroys the namespace, and every link in it, once the last
+    reference (mount, open fd, process, socket) goes away.
+    """
+    if isinstance(ns, NetNS):
+        path = ns.path
+        ns.close()
+    elif "/" in ns:
+        path = ns
+    else:
+        _check_name(ns)
+        path = os.path.join(run_dir or default_run_dir(), ns)
+    _remove(path)
+
+
+def list_netns(run_dir: str | None = None) -> list[str]:
+    """Names of the namespaces under the run directory."""
+    try:
+        return sorted(os.listdir(run_dir or default_run_dir()))
+    except FileNotFoundError:
+        return []
+
+
+@contextlib.contextmanager
+def enter(ns: NetNSLike, run_dir: str | None = None) -> Iterator[NetNS]:
+    """Run a block with the current thread inside ``ns``, then return.
+
+    Sockets opened inside stay bound to ``ns`` after the block.  Only this
+    thread moves; other threads are unaffected.
+    """
+    target = open_netns(ns, run_dir)
+    cur = os.open(_THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _netlink.setns(target.fileno(), _netlink.CLONE_NEWNET_FLAG)
+        try:
+            yield target
+        finally:
+            _netlink.setns(cur, _netlink.CLONE_NEWNET_FLAG)
+    finally:
+        os.close(cur)
+        target.close()

@@ -225,7 +225,9 @@ cdef object value_decode(AttrSet s, int t, const uint8_t *p, Py_ssize_t n,
     elif w == W_BE64 and n >= 8:
         v64 = read_u64(p)
         return (<uint64_t>ntohl(<uint32_t>v64) << 32) | ntohl(<uint32_t>(v64 >> 32))
-    elif w == W_FLAG:
+    elif w == W_FLAG and n == 0:
+        # A flag with a payload (vxlan's TTL_INHERIT is dumped as a u8 though
+        # its policy is a flag) does not fit the type: kept as bytes below.
         return True
     elif w == W_NESTED:
         return attrs_decode(<AttrSet>s.subs[t], p, n)
@@ -377,7 +379,7 @@ cdef int value_encode(WriteBuffer b, AttrSet s, int t, object value,
         v64 = <uint64_t>value
         v64 = (<uint64_t>htonl(<uint32_t>v64) << 32) | htonl(<uint32_t>(v64 >> 32))
         return b.put_u64(nt, v64)
-    if w == W_FLAG:
+    if w == W_FLAG and not isinstance(value, (bytes, bytearray)):
         if value:
             b.put_flag(nt)
         return 0
@@ -401,6 +403,8 @@ cdef int value_encode(WriteBuffer b, AttrSet s, int t, object value,
         raw = ipaddr_encode(value)
     elif w == W_LLADDR:
         raw = lladdr_encode(value)
+    elif w == W_FLAG:
+        raw = bytes(value)
     elif w == W_STRUCT:
         raw = (<StructSpec>s.subs[t]).encode(value)
     else:

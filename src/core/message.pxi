@@ -228,8 +228,9 @@ cdef int message_encode(WriteBuffer b, MessageType mt, uint16_t flags,
     return 0
 
 
-def encode_message(int protocol, int msg_type, int flags=0, header=None, attrs=None):
-    """Build one message (sequence number 0; a socket assigns it when sending).
+def encode_message(int protocol, int msg_type, int flags=0, header=None, attrs=None,
+                   uint32_t seq=0, uint32_t pid=0):
+    """Build one message (a socket assigns the sequence number when sending).
 
     ``header`` is a dict of the family header's fields, ``attrs`` a dict of
     attributes by name.  Bad values raise ValueError or TypeError here, before
@@ -237,7 +238,11 @@ def encode_message(int protocol, int msg_type, int flags=0, header=None, attrs=N
     """
     cdef MessageType mt = message_type(protocol, msg_type)
     cdef WriteBuffer b = WriteBuffer(256)
+    cdef nlmsghdr *h
     if mt is None:
         raise ValueError(f"unknown message type {msg_type} for protocol {protocol}")
     message_encode(b, mt, <uint16_t>flags, header, attrs)
+    h = <nlmsghdr *>b.data
+    h.nlmsg_seq = seq
+    h.nlmsg_pid = pid
     return b.take()

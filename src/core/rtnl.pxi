@@ -279,6 +279,14 @@ _LINK_ATTR_LIST = [
     (IFLA_TSO_MAX_SIZE, "tso_max_size", "u32"),
     (IFLA_TSO_MAX_SEGS, "tso_max_segs", "u32"),
     (IFLA_ALLMULTI, "allmulti", "u32"),
+    (LIBNET_IFLA_DEVLINK_PORT, "devlink_port", "binary", {"nested_flag": True}),
+    (LIBNET_IFLA_GSO_IPV4_MAX_SIZE, "gso_ipv4_max_size", "u32"),
+    (LIBNET_IFLA_GRO_IPV4_MAX_SIZE, "gro_ipv4_max_size", "u32"),
+    (LIBNET_IFLA_DPLL_PIN, "dpll_pin", "binary", {"nested_flag": True}),
+    (LIBNET_IFLA_MAX_PACING_OFFLOAD_HORIZON, "max_pacing_offload_horizon", "u32"),
+    (LIBNET_IFLA_NETNS_IMMUTABLE, "netns_immutable", "u8"),
+    (LIBNET_IFLA_HEADROOM, "headroom", "u16"),
+    (LIBNET_IFLA_TAILROOM, "tailroom", "u16"),
 ]
 
 # The peer of a veth is described by a whole link message body.

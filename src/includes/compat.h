@@ -55,6 +55,18 @@
 #define NFT_TABLE_F_PERSIST 0x4       /* linux 6.9 */
 #endif
 
+/* Link attributes newer than the oldest headers we build against.  They are
+ * enum members upstream, which the preprocessor cannot test for, so they
+ * carry a LIBNET_ prefix; values are from include/uapi/linux/if_link.h. */
+#define LIBNET_IFLA_DEVLINK_PORT 62                 /* linux 6.2 */
+#define LIBNET_IFLA_GSO_IPV4_MAX_SIZE 63            /* linux 6.3 */
+#define LIBNET_IFLA_GRO_IPV4_MAX_SIZE 64            /* linux 6.3 */
+#define LIBNET_IFLA_DPLL_PIN 65                     /* linux 6.7 */
+#define LIBNET_IFLA_MAX_PACING_OFFLOAD_HORIZON 66   /* linux 6.13 */
+#define LIBNET_IFLA_NETNS_IMMUTABLE 67              /* linux 6.14 */
+#define LIBNET_IFLA_HEADROOM 68                     /* linux 6.15 */
+#define LIBNET_IFLA_TAILROOM 69                     /* linux 6.15 */
+
 /* Message-level helpers the core uses through Cython. */
 static inline uint32_t libnet_nlmsg_align(uint32_t len) { return NLMSG_ALIGN(len); }
 static inline uint32_t libnet_nla_align(uint32_t len) { return NLA_ALIGN(len); }

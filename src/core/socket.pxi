@@ -217,7 +217,9 @@ cdef class NetlinkSocket:
         ext = None
         offset = None
         missing = None
-        if off + <Py_ssize_t>sizeof(nlmsghdr) <= mlen:
+        # NLMSG_ERROR echoes the request's header (all of the request unless
+        # capped) before the TLVs; NLMSG_DONE of a failed dump has none.
+        if read_u16(m + 4) == NLMSG_ERROR and off + <Py_ssize_t>sizeof(nlmsghdr) <= mlen:
             orig_len = read_u32(m + off)
             if mflags & NLM_F_CAPPED:
                 off += sizeof(nlmsghdr)

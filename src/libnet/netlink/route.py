@@ -8,8 +8,8 @@ either sends it at once (``RouteSocket``) or queues it (``Batch``, from
 
 from __future__ import annotations
 
+import errno
 import ipaddress
-import os
 from typing import Any, Iterable, Iterator
 
 from .. import _netlink as nl
@@ -486,8 +486,8 @@ class RouteSocket(_Verbs):
         ref = self._link_ref(link, hdr, attrs)
         msg = nl.encode_message(_ROUTE, nl.RTM_GETLINK, 0, hdr, attrs)
         replies = self._sock.request(msg, f"link_get {ref}")
-        if not replies:
-            raise NetlinkNotFoundError(19, None, f"link_get {ref}")
+        if not replies or not isinstance(replies[0], Link):
+            raise NetlinkNotFoundError(errno.ENODEV, None, f"link_get {ref}")
         return replies[0]
 
     def link_dump(self, *, kind: str | None = None, master: Any = None) -> list[Link]:
@@ -525,9 +525,12 @@ class RouteSocket(_Verbs):
     def neigh_dump(self, family=None, dev: Any = None, fdb: bool = False) -> list[Neighbour]:
         """Neighbours (or, with ``fdb=True``, bridge forwarding entries)."""
         hdr = {"family": AF_BRIDGE if fdb else _family(family)}
+        attrs: dict = {}
         if dev is not None:
-            hdr["ifindex"] = self._resolve(dev)
-        msg = nl.encode_message(_ROUTE, nl.RTM_GETNEIGH, 0, hdr, {})
+            # Strict dump checking takes the device as NDA_IFINDEX (a bridge
+            # port for FDB dumps), never in the header.
+            attrs["ifindex"] = self._resolve(dev)
+        msg = nl.encode_message(_ROUTE, nl.RTM_GETNEIGH, 0, hdr, attrs)
         return self._sock.dump(msg, "neigh_dump")
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generate src/core/constants.pxi: the kernel constants of includes/*.pxd as
-Python-visible names of libnet._netlink.
+Python-visible names of libnet._netlink (and their block in _netlink.pyi).
 
 Cython does not export `cpdef enum` names declared in a cimported .pxd to the
 module's Python namespace, so this table re-exports every name listed in a
@@ -15,6 +15,8 @@ import re
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "src" / "includes").glob("*.pxd"))
 OUT = ROOT / "src" / "core" / "constants.pxi"
+STUB = ROOT / "src" / "libnet" / "_netlink.pyi"
+BEGIN, END = "# BEGIN CONSTANTS", "# END CONSTANTS"
 
 
 def names(path):
@@ -47,6 +49,15 @@ def main():
             lines.extend(f'    "{n}": {n},' for n in ns)
     lines += ["}", "globals().update(_CONSTANTS)", ""]
     OUT.write_text("\n".join(lines))
+
+    # The same names, typed, in the hand-written stub's generated block.
+    stub = STUB.read_text()
+    head, rest = stub.split(BEGIN, 1)
+    marker_line, _, tail = rest.partition("\n")
+    _, _, after = tail.partition(END)
+    block = [n for src in SOURCES for n in names(src)]
+    typed = "\n".join(f"{n}: int" for n in block)
+    STUB.write_text(f"{head}{BEGIN}{marker_line}\n_CONSTANTS: dict[str, int]\n{typed}\n{END}{after}")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,22 @@ def test_runs_and_count_range():
     assert list(b.iter_set()) == [0, 1, 2, 63, 64, 65, 127, 128, 200, 299]
 
 
+def test_search_hint_never_skips_a_clear_bit():
+    b = Bitmap(4096)
+    b.set_origin(10)
+    for i in range(10, 2000):
+        assert b.next_clear(10) == i
+        b.set(i)
+    assert b._hint == 1999
+    b.clear(500)  # below the hint: pulls it back
+    assert b._hint == 500
+    assert b.next_clear(10) == 500
+    assert b.next_clear(3) == 3  # before the origin: plain search
+    assert b.next_clear(600) == 2000  # inside the known-full span
+    b.set(500)
+    assert b.next_clear(10, 1999) is None
+
+
 def test_state_round_trip_is_exact_and_json_able():
     b = Bitmap(5000)
     rng = random.Random(7)
@@ -125,6 +141,7 @@ def test_from_state_rejects_garbage():
 def test_random_ops_against_a_set(size):
     rng = random.Random(size)
     b = Bitmap(size)
+    b.set_origin(rng.randrange(size))  # the search hint's span starts there
     model: set[int] = set()
     for _ in range(4000):
         op = rng.random()

@@ -26,6 +26,14 @@ avoids.
 
 Bits past N in the last word are never set: searches are bounded by the
 caller's range, so a clear bit past N is simply outside every range.
+
+A search hint makes the common case O(1): for one ``origin`` (the pool
+sets it to the start of its dynamic range), ``_hint`` is a position such
+that every bit in ``[origin, _hint)`` is set. A search starting in that
+span starts at ``_hint`` instead, and moves it to what it finds; a clear
+below it pulls it back. So first-free allocation in a filling pool stays
+in one word instead of climbing to the root and back each time. The hint
+is derived state: never exported, reset on restore.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ def _lowest_bit(x: int) -> int:
 class Bitmap:
     """A set of integers in ``[0, size)`` with fast first-free search."""
 
-    __slots__ = ("_size", "_depth", "_levels", "_count")
+    __slots__ = ("_size", "_depth", "_levels", "_count", "_origin", "_hint")
 
     def __init__(self, size: int) -> None:
         if size < 1:
@@ -59,6 +67,13 @@ class Bitmap:
         self._depth = depth
         self._levels: list[dict[int, int]] = [{} for _ in range(depth)]
         self._count = 0
+        self._origin = 0
+        self._hint = 0
+
+    def set_origin(self, origin: int) -> None:
+        """Where the search hint's known-full span starts (see above)."""
+        self._origin = origin
+        self._hint = origin
 
     @property
     def size(self) -> int:
@@ -117,6 +132,8 @@ class Bitmap:
         else:
             del level0[w]
         self._count -= 1
+        if self._origin <= i < self._hint:
+            self._hint = i
         level = 1
         depth = self._depth
         # A word that stops being full clears its bit in the level above.
@@ -140,6 +157,18 @@ class Bitmap:
         last = self._size - 1 if end is None else end
         if start < 0 or start > last:
             return None
+        hint = self._hint
+        if self._origin <= start <= hint:
+            found = self._find(hint)
+            if found is not None:
+                self._hint = found  # every bit in [origin, found) is set
+            return found if found is not None and found <= last else None
+        found = self._find(start)
+        return found if found is not None and found <= last else None
+
+    def _find(self, start: int) -> int | None:
+        """Lowest clear bit at or after ``start`` in the whole capacity
+        (possibly past ``size``), or None."""
         levels = self._levels
         depth = self._depth
         idx = start
@@ -160,7 +189,7 @@ class Bitmap:
         while level:
             level -= 1
             idx = (idx << 6) | _lowest_bit(~levels[level].get(idx, 0) & _FULL)
-        return idx if idx <= last else None
+        return idx
 
     def iter_set(self) -> Iterator[int]:
         """Every set bit, in increasing order."""
@@ -247,6 +276,7 @@ class Bitmap:
                     d[w >> 6] = d.get(w >> 6, 0) | (1 << (w & 63))
             levels[level] = d
         self._count = sum(word.bit_count() for word in levels[0].values())
+        self._hint = self._origin
 
     def copy(self) -> Bitmap:
         other = Bitmap.__new__(Bitmap)
@@ -254,6 +284,8 @@ class Bitmap:
         other._depth = self._depth
         other._levels = [dict(d) for d in self._levels]
         other._count = self._count
+        other._origin = self._origin
+        other._hint = self._hint
         return other
 
     def __eq__(self, other: object) -> bool:

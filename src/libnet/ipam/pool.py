@@ -86,6 +86,7 @@ class AddressPool:
         self._dyn_first = max(lo, self._first)
         self._dyn_last = min(hi, self._last)
         self._dyn_count = bitmap.count_range(self._dyn_first, self._dyn_last)
+        bitmap.set_origin(self._dyn_first)
         self._cursor = self._dyn_first if cursor is None else cursor
         # Offsets the pool itself holds, with what they are (for messages
         # and to refuse releasing them as if they were endpoints').
@@ -172,11 +173,11 @@ class AddressPool:
 
     def _offset(self, address: IPAddress) -> int:
         subnet = self._subnet
-        if address.version != subnet.version or address not in subnet:
+        off = int(address) - self._base  # int arithmetic: ``in subnet`` costs ~4x more
+        if address.version != subnet.version or not 0 <= off < self._bitmap.size:
             raise AddressOutOfRangeError(
                 f"address {address} is not in subnet {subnet} of pool {self.info.id}"
             )
-        off = int(address) - self._base
         if not self._first <= off <= self._last:
             raise AddressOutOfRangeError(
                 f"address {address} is {_reserved_name(subnet, off)} of {subnet}"

@@ -15,7 +15,7 @@ import struct as _struct
 
 from libc.string cimport memcpy, memchr
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
-from cpython.unicode cimport PyUnicode_DecodeUTF8
+from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_DecodeASCII
 
 
 cdef enum Wire:
@@ -164,12 +164,23 @@ cdef class AttrSet:
 
 # ---------------------------------------------------------------- decoding
 
+cdef const char *_HEX = "0123456789abcdef"
+
+
 cdef str _lladdr_str(const uint8_t *p, Py_ssize_t n):
-    cdef Py_ssize_t i
-    cdef list parts = []
+    """'aa:bb:cc:dd:ee:ff' for any length (what `ip` prints)."""
+    cdef char buf[96]
+    cdef Py_ssize_t i, j = 0
+    if n <= 0:
+        return ""
+    if n > 32:
+        return ":".join(["%02x" % p[i] for i in range(n)])
     for i in range(n):
-        parts.append("%02x" % p[i])
-    return ":".join(parts)
+        buf[j] = _HEX[p[i] >> 4]
+        buf[j + 1] = _HEX[p[i] & 15]
+        buf[j + 2] = b":"
+        j += 3
+    return PyUnicode_DecodeASCII(buf, j - 1, NULL)
 
 
 cdef object ipaddr_decode(const uint8_t *p, Py_ssize_t n):

@@ -479,10 +479,14 @@ class RouteSocket(_Verbs):
 
     # ------------------------------------------------------------------ reads
 
-    def link_get(self, link) -> Link:
-        """One link by name or index (NetlinkNotFoundError if there is none)."""
+    def link_get(self, link, *, stats: bool = True) -> Link:
+        """One link by name or index (NetlinkNotFoundError if there is none).
+
+        ``stats=False`` asks the kernel to leave the counters out
+        (RTEXT_FILTER_SKIP_STATS), as `ip link` without ``-s`` does.
+        """
         hdr: dict = {}
-        attrs: dict = {}
+        attrs: dict = {} if stats else {"ext_mask": nl.RTEXT_FILTER_SKIP_STATS}
         ref = self._link_ref(link, hdr, attrs)
         msg = nl.encode_message(_ROUTE, nl.RTM_GETLINK, 0, hdr, attrs)
         replies = self._sock.request(msg, f"link_get {ref}")
@@ -490,10 +494,12 @@ class RouteSocket(_Verbs):
             raise NetlinkNotFoundError(errno.ENODEV, None, f"link_get {ref}")
         return replies[0]
 
-    def link_dump(self, *, kind: str | None = None, master: Any = None) -> list[Link]:
+    def link_dump(self, *, kind: str | None = None, master: Any = None,
+                  stats: bool = True) -> list[Link]:
         """Every link, or those of ``kind`` / enslaved to ``master`` (filtered
-        by the kernel)."""
-        attrs: dict = {}
+        by the kernel).  ``stats=False`` leaves the counters out, which makes
+        the kernel's messages a quarter smaller (what `ip link` asks for)."""
+        attrs: dict = {} if stats else {"ext_mask": nl.RTEXT_FILTER_SKIP_STATS}
         if master is not None:
             attrs["master"] = self._resolve(master)
         if kind is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import threading
 from contextlib import contextmanager
 
 import pytest
@@ -28,6 +29,7 @@ from libnet.ipam import (
     PoolOverlapError,
     PoolRequest,
     PoolSpec,
+    RecordingIPAM,
 )
 
 ip = ipaddress.ip_address
@@ -543,3 +545,37 @@ def test_registry_is_explicit():
     custom = IPAMConfig(local_pools=[PoolSpec("10.99.0.0/16", 24)])
     p = IPAMRegistry.builtin(custom).get("default").request_pool(PoolRequest())
     assert p.id == "local/10.99.0.0/24"
+
+
+def test_recording_stub_records_and_injects_failures():
+    rec = RecordingIPAM()
+    p = rec.request_pool(PoolRequest(subnet="10.0.0.0/24"))
+    rec.fail("request_address", PoolExhaustedError("injected"), on_call=2)
+    assert alloc(rec, p.id) == ip("10.0.0.2")
+    with unchanged(rec, PoolExhaustedError):
+        alloc(rec, p.id)
+    assert alloc(rec, p.id) == ip("10.0.0.3")  # one failure only
+    rec.release_pool(p.id)
+    assert rec.names() == ["request_pool", "request_address", "request_address",
+                           "request_address", "release_pool"]
+    assert [name for name, _, _ in rec.failures] == ["request_address"]
+    assert list(rec.pools()) == []
+
+
+def test_concurrent_requests_get_distinct_addresses():
+    ipam = DefaultIPAM()
+    p = ipam.request_pool(PoolRequest(subnet="10.0.0.0/16"))
+    got: list = []
+
+    def worker():
+        mine = [alloc(ipam, p.id) for _ in range(500)]
+        got.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(got)) == 4000
+    assert ipam.usage(p.id).allocated == 4001
+    assert max(got) == ip("10.0.15.161")  # dense: .0.2 .. the 4,001st address

@@ -12,7 +12,8 @@ A pure-Python layer (no kernel access) after libnetwork's ``ipamapi``::
 
 Modules: ``types`` (frozen request/result dataclasses and the config),
 ``errors`` (by category), ``driver`` (the interface), ``default`` and
-``null`` (the built-ins), ``registry`` (explicit registration), ``pool``
+``null`` (the built-ins), ``stub`` (a recording driver for controller
+tests), ``registry`` (explicit registration), ``pool``
 (one pool's allocations), ``bitmap`` (the O(log64 N) allocator),
 ``predefined`` (choosing free subnets).
 """
@@ -35,6 +36,7 @@ from .errors import (
 )
 from .null import NullIPAM
 from .registry import BUILTIN_IPAM_DRIVERS, DEFAULT_IPAM, IPAMRegistry
+from .stub import RecordingIPAM
 from .types import (
     DEFAULT_GLOBAL_POOLS,
     DEFAULT_LOCAL_POOLS,
@@ -81,4 +83,5 @@ __all__ = [
     "PoolRequest",
     "PoolSpec",
     "PoolUsage",
+    "RecordingIPAM",
 ]

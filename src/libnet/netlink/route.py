@@ -479,14 +479,13 @@ class RouteSocket(_Verbs):
 
     # ------------------------------------------------------------------ reads
 
-    def link_get(self, link, *, stats: bool = True) -> Link:
+    def link_get(self, link, *, ext_mask: int = 0) -> Link:
         """One link by name or index (NetlinkNotFoundError if there is none).
 
-        ``stats=False`` asks the kernel to leave the counters out
-        (RTEXT_FILTER_SKIP_STATS), as `ip link` without ``-s`` does.
+        ``ext_mask`` is IFLA_EXT_MASK (RTEXT_FILTER_*), as for link_dump.
         """
         hdr: dict = {}
-        attrs: dict = {} if stats else {"ext_mask": nl.RTEXT_FILTER_SKIP_STATS}
+        attrs: dict = {"ext_mask": ext_mask} if ext_mask else {}
         ref = self._link_ref(link, hdr, attrs)
         msg = nl.encode_message(_ROUTE, nl.RTM_GETLINK, 0, hdr, attrs)
         replies = self._sock.request(msg, f"link_get {ref}")
@@ -495,11 +494,16 @@ class RouteSocket(_Verbs):
         return replies[0]
 
     def link_dump(self, *, kind: str | None = None, master: Any = None,
-                  stats: bool = True) -> list[Link]:
+                  ext_mask: int = 0) -> list[Link]:
         """Every link, or those of ``kind`` / enslaved to ``master`` (filtered
-        by the kernel).  ``stats=False`` leaves the counters out, which makes
-        the kernel's messages a quarter smaller (what `ip link` asks for)."""
-        attrs: dict = {} if stats else {"ext_mask": nl.RTEXT_FILTER_SKIP_STATS}
+        by the kernel).
+
+        ``ext_mask`` is IFLA_EXT_MASK: RTEXT_FILTER_SKIP_STATS (what `ip link`
+        without ``-s`` sends) leaves the IPv6 per-interface statistics out of
+        IFLA_AF_SPEC, a quarter of the bytes of a veth's message; the link's
+        own counters (``stats``) are always sent.
+        """
+        attrs: dict = {"ext_mask": ext_mask} if ext_mask else {}
         if master is not None:
             attrs["master"] = self._resolve(master)
         if kind is not None:

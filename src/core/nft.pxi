@@ -21,7 +21,8 @@
 # whole batch inside our sendmsg(), so every reply is queued on the socket by
 # the time sendmsg returns; replies are then read without blocking, and a
 # missing one is reported rather than waited for.  What comes back (checked
-# against 6.18 in tests/test_nft_transaction.py):
+# against 6.18 by tests/test_nft_transaction.py::test_what_the_kernel_answers,
+# except the commit-failure case, read from net/netfilter/nfnetlink.c):
 #   - success: one ACK (error 0) per message, in order;
 #   - a message fails: the whole batch is aborted, yet every message is still
 #     answered: the failed ones with their errno, the others with 0;

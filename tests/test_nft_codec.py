@@ -80,3 +80,23 @@ def test_bad_values_fail_before_sending():
                           {"name": "x" * 300})
     with pytest.raises(TypeError):
         nl.nft_setelem_messages(nl.NFT_MSG_NEWSETELEM, 2, "t", "s", [("notbytes", None, None, 0, 0)])
+
+
+def test_bulk_value_encoder_matches_the_python_one():
+    from libnet.netlink import Element
+    from libnet.netlink.nft import _fast_codes, _value_encode
+    cases = [
+        (("inet_proto", "inet_service"), (6, 8080)),
+        (("ipv4_addr", "inet_service"), ("172.17.0.2", 80)),
+        (("ipv6_addr",), ("2001:db8::1",)),
+        (("mark",), (0x10,)),
+        (("ifname", "ipv4_addr"), ("eth0", "10.0.0.1")),
+    ]
+    for types, value in cases:
+        (k, _, d, _, _), = nl.nft_values_encode(_fast_codes(types), _fast_codes(types),
+                                                [Element(value, value)])
+        assert k == d == _value_encode(types, value), types
+    with pytest.raises(ValueError):
+        nl.nft_values_encode(_fast_codes(("inet_service",)), None, [Element(70000)])
+    with pytest.raises(ValueError):
+        nl.nft_values_encode(_fast_codes(("ipv4_addr",)), None, [Element("::1")])

@@ -528,3 +528,104 @@ cdef int _poll_readable(int fd, int ms) except -1:
     with nogil:
         poll(&pfd, 1, ms)
     return 0
+
+
+# ------------------------------------------------------------ element values
+
+# Field codes of nft_values_encode (the datatypes the bulk path knows).
+cdef enum:
+    NFT_F_IPV4 = 1       # ipv4_addr: str -> 4 bytes
+    NFT_F_IPV6 = 2       # ipv6_addr: str -> 16 bytes
+    NFT_F_PROTO = 3      # inet_proto: int -> 1 byte
+    NFT_F_SERVICE = 4    # inet_service: int -> be16
+    NFT_F_MARK = 5       # mark: int -> host-order u32
+    NFT_F_IFNAME = 6     # ifname: str -> 16 bytes, NUL padded
+
+cdef int _field_size(int code) noexcept:
+    if code == NFT_F_IPV6 or code == NFT_F_IFNAME:
+        return 16
+    if code == NFT_F_PROTO:
+        return 1
+    if code == NFT_F_SERVICE:
+        return 2
+    return 4
+
+
+cdef int _value_put(char *out, tuple codes, object value) except -1:
+    """Write one key or data value (a tuple, one item per field) at ``out``;
+    a concatenation's fields each take a 4-byte-aligned slot (nft registers)."""
+    cdef Py_ssize_t i, n = len(codes), off = 0
+    cdef int code, size
+    cdef uint16_t v16
+    cdef uint32_t v32
+    cdef bytes raw
+    if type(value) is not tuple or len(<tuple>value) != n:
+        raise ValueError(f"value {value!r} does not have {n} field(s)")
+    for i in range(n):
+        code = codes[i]
+        size = _field_size(code)
+        v = (<tuple>value)[i]
+        if code == NFT_F_IPV4 or code == NFT_F_IPV6:
+            raw = ipaddr_encode(v)
+            if len(raw) != size:
+                raise ValueError(f"{v!r} is not an IPv{4 if size == 4 else 6} address")
+            memcpy(out + off, PyBytes_AS_STRING(raw), size)
+        elif code == NFT_F_PROTO:
+            if not isinstance(v, int) or not 0 <= v <= 255:
+                raise ValueError(f"inet_proto {v!r} is not 0-255")
+            out[off] = <char><uint8_t>v
+        elif code == NFT_F_SERVICE:
+            if not isinstance(v, int) or not 0 <= v <= 0xFFFF:
+                raise ValueError(f"inet_service {v!r} is not a port")
+            v16 = htons(<uint16_t>v)
+            memcpy(out + off, &v16, 2)
+        elif code == NFT_F_MARK:
+            if not isinstance(v, int) or not 0 <= v <= 0xFFFFFFFF:
+                raise ValueError(f"mark {v!r} is not a u32")
+            v32 = <uint32_t>v
+            memcpy(out + off, &v32, 4)
+        elif code == NFT_F_IFNAME:
+            raw = (<str?>v).encode()
+            if len(raw) > 15:
+                raise ValueError(f"interface name {v!r} is longer than 15 bytes")
+            memcpy(out + off, PyBytes_AS_STRING(raw), len(raw))
+        else:
+            raise ValueError(f"unknown field code {code}")
+        off += (size + 3) & ~3 if n > 1 else size
+    return 0
+
+
+cdef Py_ssize_t _value_len(tuple codes):
+    cdef Py_ssize_t n = len(codes), total = 0, i
+    if n == 1:
+        return _field_size(codes[0])
+    for i in range(n):
+        total += (_field_size(codes[i]) + 3) & ~3
+    return total
+
+
+def nft_values_encode(tuple key_codes, data_codes, list elements):
+    """Element objects (``.key``, ``.data``, ``.timeout``) of a plain set or
+    map as nft_setelem_messages tuples, values encoded in C: the bulk path
+    of a 10,000-element transaction.  ``key_codes``/``data_codes`` are
+    NFT_F_* per field (``data_codes`` None for a set, or to leave data out).
+    """
+    cdef Py_ssize_t klen = _value_len(key_codes)
+    cdef Py_ssize_t dlen = _value_len(<tuple>data_codes) if data_codes is not None else 0
+    cdef list out = []
+    cdef bytes k, d
+    for e in elements:
+        k = PyBytes_FromStringAndSize(NULL, klen)
+        memset(PyBytes_AS_STRING(k), 0, klen)
+        _value_put(PyBytes_AS_STRING(k), key_codes, e.key)
+        if data_codes is not None:
+            v = e.data
+            if v is None:
+                raise ValueError(f"map element {e.key!r} needs a value")
+            d = PyBytes_FromStringAndSize(NULL, dlen)
+            memset(PyBytes_AS_STRING(d), 0, dlen)
+            _value_put(PyBytes_AS_STRING(d), <tuple>data_codes, v)
+            out.append((k, None, d, 0, e.timeout or 0))
+        else:
+            out.append((k, None, None, 0, e.timeout or 0))
+    return out

@@ -24,13 +24,14 @@ real ``nft`` prints these sets with their types.
 from __future__ import annotations
 
 import ipaddress
+import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from .. import _netlink as nl
 from .. import netns as _netns
-from .._netlink import GenerationChanged, nft_commit, nft_setelem_messages
+from .._netlink import GenerationChanged, nft_commit, nft_setelem_messages, nft_values_encode
 from .nft_expr import Expr, Verdict, VERDICTS, _signed32, expr_decode, expr_encode
 
 __all__ = ["NftSocket", "Transaction", "Table", "Chain", "Rule", "Set", "Element",
@@ -80,12 +81,29 @@ class _Datatype:
             name, type_id, size, byteorder, encode, decode)
 
 
+# Value encoders are on the bulk path (10,000 elements per transaction), so
+# they use inet_pton and pre-compiled structs rather than ipaddress objects.
+_pton = socket.inet_pton
+_BE16 = struct.Struct("!H").pack
+_HOST32 = struct.Struct("=I").pack
+
+
 def _ip4_enc(v) -> bytes:
-    return ipaddress.IPv4Address(v).packed if not isinstance(v, bytes) else v
+    if type(v) is str:
+        try:
+            return _pton(socket.AF_INET, v)
+        except OSError:
+            raise ValueError(f"invalid IPv4 address {v!r}") from None
+    return v if isinstance(v, bytes) else ipaddress.IPv4Address(v).packed
 
 
 def _ip6_enc(v) -> bytes:
-    return ipaddress.IPv6Address(v).packed if not isinstance(v, bytes) else v
+    if type(v) is str:
+        try:
+            return _pton(socket.AF_INET6, v)
+        except OSError:
+            raise ValueError(f"invalid IPv6 address {v!r}") from None
+    return v if isinstance(v, bytes) else ipaddress.IPv6Address(v).packed
 
 
 def _ifname_enc(v: str) -> bytes:
@@ -100,6 +118,15 @@ def _ether_enc(v: str) -> bytes:
 
 
 _PROTOS = {"tcp": 6, "udp": 17, "sctp": 132, "icmp": 1, "icmpv6": 58}
+_PROTO_BYTES = {**{i: bytes((i,)) for i in range(256)},
+                **{k: bytes((v,)) for k, v in _PROTOS.items()}}
+
+
+def _proto_enc(v) -> bytes:
+    try:
+        return _PROTO_BYTES[v]
+    except (KeyError, TypeError):
+        raise ValueError(f"invalid inet_proto {v!r} (0-255 or a name)") from None
 
 # nft's datatype numbers (nftables include/datatype.h, enum datatypes); they
 # live only in NFTA_SET_KEY_TYPE / DATA_TYPE, which the kernel stores for
@@ -108,10 +135,10 @@ DATATYPES = {d.name: d for d in (
     _Datatype("ipv4_addr", 7, 4, _BIG, _ip4_enc, lambda b: str(ipaddress.IPv4Address(b))),
     _Datatype("ipv6_addr", 8, 16, _BIG, _ip6_enc, lambda b: str(ipaddress.IPv6Address(b))),
     _Datatype("ether_addr", 9, 6, _BIG, _ether_enc, lambda b: ":".join(f"{x:02x}" for x in b)),
-    _Datatype("inet_proto", 12, 1, _BIG, lambda v: bytes([_PROTOS.get(v, v)]), lambda b: b[0]),
-    _Datatype("inet_service", 13, 2, _BIG, lambda v: struct.pack("!H", v),
+    _Datatype("inet_proto", 12, 1, _BIG, _proto_enc, lambda b: b[0]),
+    _Datatype("inet_service", 13, 2, _BIG, _BE16,
               lambda b: struct.unpack("!H", b)[0]),
-    _Datatype("mark", 19, 4, _HOST, lambda v: struct.pack("=I", v), lambda b: struct.unpack("=I", b)[0]),
+    _Datatype("mark", 19, 4, _HOST, _HOST32, lambda b: struct.unpack("=I", b)[0]),
     _Datatype("ifname", 41, 16, _HOST, _ifname_enc, lambda b: b.split(b"\0", 1)[0].decode()),
 )}
 _DATATYPE_IDS = {d.id: d for d in DATATYPES.values()}
@@ -151,19 +178,52 @@ def _pad4(n: int) -> int:
     return (n + 3) & ~3
 
 
+_ENCODERS: dict = {}
+
+
+def _compile(types: tuple[str, ...]):
+    """A function: value tuple -> key or data bytes, each field of a
+    concatenation padded to its 4-byte register."""
+    fields = []
+    for t in types:
+        d = DATATYPES[t]
+        fields.append((d.encode, b"\0" * (_pad4(d.size) - d.size) if len(types) > 1 else b""))
+    if len(fields) == 1:
+        e = fields[0][0]
+        return lambda v: e(v[0])
+    if len(fields) == 2:
+        (e0, p0), (e1, p1) = fields
+        return lambda v: e0(v[0]) + p0 + e1(v[1]) + p1
+    return lambda v: b"".join([e(x) + p for (e, p), x in zip(fields, v)])
+
+
+# Field codes of the core's nft_values_encode (src/core/nft.pxi, NFT_F_*).
+_FAST_CODES = {"ipv4_addr": 1, "ipv6_addr": 2, "inet_proto": 3, "inet_service": 4,
+               "mark": 5, "ifname": 6}
+
+
+def _fast_codes(types) -> tuple | None:
+    if types is None:
+        return None
+    try:
+        return tuple(_FAST_CODES[t] for t in types)
+    except KeyError:
+        return None
+
+
 def _value_encode(types: tuple[str, ...], value) -> bytes:
     """A key or data value: each field padded to a 4-byte register (concatenations)."""
-    if not isinstance(value, tuple):
+    if type(value) is not tuple:
         value = (value,)
     if len(value) != len(types):
         raise ValueError(f"value {value!r} does not match type {' . '.join(types)}")
-    if len(types) == 1:
-        return DATATYPES[types[0]].encode(value[0])
-    out = b""
-    for t, v in zip(types, value):
-        raw = DATATYPES[t].encode(v)
-        out += raw + b"\0" * (_pad4(len(raw)) - len(raw))
-    return out
+    enc = _ENCODERS.get(types)
+    if enc is None:
+        enc = _ENCODERS[types] = _compile(types)
+    try:
+        return enc(value)
+    except struct.error as e:
+        raise ValueError(f"value {value!r} does not fit {' . '.join(types)}: {e}") from None
 
 
 def _value_decode(types: tuple[str, ...], raw: bytes) -> tuple:
@@ -455,6 +515,27 @@ class Set:
         """Elements as the core's (key, key_end, data, flags, timeout) tuples."""
         out = []
         key = self.key
+        if not self.interval and not self.is_vmap:
+            fast = _fast_codes(key), (_fast_codes(self.data) if self.is_map else ())
+            if None not in fast:
+                # The bulk path: values encoded in C (nft_values_encode).
+                return nft_values_encode(fast[0], fast[1] if self.is_map and not for_delete
+                                         else None, elements)
+            enc = _value_encode
+            data_types = self.data if self.is_map and not for_delete else None
+            append = out.append
+            for e in elements:
+                if type(e) is not Element:
+                    raise TypeError(f"expected an Element, not {type(e).__name__}")
+                if e.key_end is not None:
+                    raise ValueError(f"set {self.name} has no interval flag")
+                if data_types is not None:
+                    if e.data is None:
+                        raise ValueError(f"map {self.name}: element {e.key!r} needs a value")
+                    append((enc(key, e.key), None, enc(data_types, e.data), 0, e.timeout or 0))
+                else:
+                    append((enc(key, e.key), None, None, 0, e.timeout or 0))
+            return out
         for e in elements:
             if not isinstance(e, Element):
                 raise TypeError(f"expected an Element, not {type(e).__name__}")

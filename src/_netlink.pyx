@@ -12,6 +12,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes
 
 from includes.linux cimport *
 from includes.sys cimport *
+from includes.nftables cimport *
 
 include "core/constants.pxi"
 include "core/errors.pxi"
@@ -22,3 +23,4 @@ include "core/message.pxi"
 include "core/rtnl.pxi"
 include "core/system.pxi"
 include "core/socket.pxi"
+include "core/nft.pxi"

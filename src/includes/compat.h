@@ -26,6 +26,8 @@
 #include <linux/if_bridge.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter.h>
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11            /* linux 4.12 */

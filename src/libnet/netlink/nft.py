@@ -118,7 +118,7 @@ def _ether_enc(v: str) -> bytes:
 
 
 _PROTOS = {"tcp": 6, "udp": 17, "sctp": 132, "icmp": 1, "icmpv6": 58}
-_PROTO_BYTES = {**{i: bytes((i,)) for i in range(256)},
+_PROTO_BYTES: dict[object, bytes] = {**{i: bytes((i,)) for i in range(256)},
                 **{k: bytes((v,)) for k, v in _PROTOS.items()}}
 
 
@@ -164,7 +164,7 @@ def _type_id(types: tuple[str, ...]) -> int:
 
 
 def _type_names(tid: int) -> tuple[str, ...]:
-    out = []
+    out: list[str] = []
     while tid:
         d = _DATATYPE_IDS.get(tid & ((1 << _TYPE_BITS) - 1))
         if d is None:
@@ -334,7 +334,7 @@ class Chain:
             if self.device is not None:
                 hook["dev"] = self.device
             a["hook"] = hook
-            a["policy"] = POLICIES[self.policy]
+            a["policy"] = POLICIES[self.policy or "accept"]
             a["type"] = self.type
         return a
 
@@ -513,7 +513,7 @@ class Set:
 
     def element_tuples(self, elements: Iterable["Element"], for_delete: bool = False) -> list:
         """Elements as the core's (key, key_end, data, flags, timeout) tuples."""
-        out = []
+        out: list[tuple[Any, ...]] = []
         key = self.key
         if not self.interval and not self.is_vmap:
             fast = _fast_codes(key), (_fast_codes(self.data) if self.is_map else ())

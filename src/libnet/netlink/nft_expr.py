@@ -525,4 +525,4 @@ def expr_decode(d: dict) -> Expr:
     data = d.get("data", {})
     if cls is None or not isinstance(data, dict):
         return RawExpr(name, data)
-    return cls.decode(data)
+    return cls.decode(data)  # type: ignore[attr-defined]

@@ -20,6 +20,9 @@ address", "10.1.0.0/16 overlaps pool local/10.0.0.0/8").
 
 from __future__ import annotations
 
+from ..errors import (ConflictError, InvalidParameterError, LibnetError, NotFoundError,
+                      UnavailableError)
+
 __all__ = [
     "IPAMError",
     "IPAMNotFoundError",
@@ -35,25 +38,25 @@ __all__ = [
 ]
 
 
-class IPAMError(Exception):
+class IPAMError(LibnetError):
     """Base of every error the IPAM raises."""
 
     category = "internal"
 
 
-class IPAMNotFoundError(IPAMError, LookupError):
+class IPAMNotFoundError(IPAMError, NotFoundError):
     category = "not_found"
 
 
-class IPAMConflictError(IPAMError):
+class IPAMConflictError(IPAMError, ConflictError):
     category = "conflict"
 
 
-class IPAMInvalidParameterError(IPAMError, ValueError):
+class IPAMInvalidParameterError(IPAMError, InvalidParameterError):
     category = "invalid_parameter"
 
 
-class IPAMUnavailableError(IPAMError):
+class IPAMUnavailableError(IPAMError, UnavailableError):
     category = "unavailable"
 
 

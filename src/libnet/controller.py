@@ -1,0 +1,709 @@
+"""The controller: libnetwork's Container Network Model in Python.
+
+    c = Controller(Config(data_dir="/var/lib/libnet", run_dir="/run/libnet"))
+    net = c.new_network("bridge", "web", ipam={"ipv4": [{"subnet": "10.1.0.0/24"}]})
+    ep = net.create_endpoint("web1")
+    sb = c.new_sandbox("container-id", hostname="web1")
+    ep.join(sb)            # eth0 inside sb, 10.1.0.2/24, default via 10.1.0.1
+    ...
+    sb.delete(); ep.delete(); net.delete(); c.stop()
+
+Every change does its kernel work first, then commits one store
+transaction; if the process dies in between, the next controller on the same
+data directory finds the kernel objects the store does not know (veths
+named after endpoint ids on its bridges, namespaces under its run
+directory) and removes them, and re-creates what the store has but the
+kernel lost (bridges).  Calls are serialised by one lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import os
+import shutil
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, TypeVar
+
+from . import _failpoint, netns
+from .drivers import BUILTIN_DRIVERS
+from .drivers.api import Driver, SandboxInfo, Undo
+from .drivers.bridge.driver import host_ifname, mac_from_ipv4
+from .endpoint import Endpoint
+from .errors import (ConflictError, ForbiddenError, InvalidParameterError, NotFoundError)
+from .ipam import (AddressRequest, DefaultIPAM, IPAMConfig, IPAMDriver, NullIPAM, PoolRequest)
+from .netlink import NetlinkError, RouteSocket
+from .network import Network
+from .options import (EndpointOptions, IPAMOptions, NetworkOptions, SandboxOptions, build,
+                      from_jsonable, to_jsonable)
+from .sandbox import Sandbox
+from .store import SQLiteStore, StoreRecord
+
+__all__ = ["Config", "Controller"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where libnet keeps its state and which namespace is the host.
+
+    ``netns``: the namespace libnet treats as the host (bridges, host ends
+    of veths, the firewall); None for the process's own.  Tests and the
+    benchmark give a namespace they created.
+    """
+
+    data_dir: str = "/var/lib/libnet"
+    run_dir: str = "/run/libnet"
+    netns: Any = None
+    default_address_pools: tuple[Any, ...] | None = None
+    global_address_pools: tuple[Any, ...] | None = None
+    driver_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    resolv_conf_source: str = "/etc/resolv.conf"
+    reconcile: bool = True
+
+
+def _new_id() -> str:
+    return secrets.token_hex(32)
+
+
+class Controller:
+    """The entry point: networks, endpoints and sandboxes, persisted."""
+
+    def __init__(self, config: Config | None = None, *,
+                 drivers: Mapping[str, Driver] | None = None,
+                 ipam_drivers: Mapping[str, IPAMDriver] | None = None, **kwargs: Any):
+        """``drivers`` and ``ipam_drivers`` add (or replace) drivers before the
+        store is restored: remote drivers, or recording stubs in tests."""
+        self.config = config if config is not None else build(Config, kwargs, "controller config")
+        if config is not None and kwargs:
+            raise InvalidParameterError("give a Config or keyword arguments, not both")
+        os.makedirs(self.config.run_dir, exist_ok=True)
+        self._lock = threading.RLock()
+        self.host = RouteSocket(self.config.netns)
+        self.store = SQLiteStore(self.config.data_dir)
+        ipam_cfg = IPAMConfig(**{k: v for k, v in (
+            ("local_pools", self.config.default_address_pools),
+            ("global_pools", self.config.global_address_pools)) if v is not None})
+        self._ipams: dict[str, IPAMDriver] = {"default": DefaultIPAM(ipam_cfg), "null": NullIPAM()}
+        self._drivers: dict[str, Driver] = {}
+        for name, factory in BUILTIN_DRIVERS:
+            self._drivers[name] = factory(self.host, self.config.netns)
+        self._drivers.update(drivers or {})
+        self._ipams.update(ipam_drivers or {})
+        for name, opts in self.config.driver_options.items():
+            self.configure_network_driver(name, opts)
+        self._networks: dict[str, Network] = {}
+        self._sandboxes: dict[str, Sandbox] = {}
+        self._restore()
+
+    # ------------------------------------------------------------ plumbing
+
+    @property
+    def netns_dir(self) -> str:
+        return os.path.join(self.config.run_dir, "netns")
+
+    def _driver(self, name: str) -> Driver:
+        try:
+            return self._drivers[name]
+        except KeyError:
+            raise NotFoundError(f"no network driver {name!r}; known: {', '.join(self._drivers)}") from None
+
+    def register_driver(self, name: str, driver: Driver) -> None:
+        """Add a driver (e.g. a remote-driver proxy) under ``name``."""
+        with self._lock:
+            if name in self._drivers:
+                raise ConflictError(f"a driver named {name!r} is registered already")
+            self._drivers[name] = driver
+
+    def configure_network_driver(self, name: str, options: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._driver(name).configure(options)
+
+    @staticmethod
+    def _lookup(table: Mapping[str, T], ref: str, what: str) -> T:
+        if not isinstance(ref, str) or not ref:
+            raise InvalidParameterError(f"{what}: an id or unique id prefix is a non-empty string")
+        if ref in table:
+            return table[ref]
+        hits = [v for k, v in table.items() if k.startswith(ref)]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise InvalidParameterError(f"{what}: id prefix {ref!r} is ambiguous ({len(hits)} match)")
+        raise NotFoundError(f"no {what} with id {ref!r}")
+
+    def _endpoint_by_id_any(self, id: str) -> Endpoint:
+        for n in self._networks.values():
+            ep = n._endpoints.get(id)
+            if ep is not None:
+                return ep
+        raise NotFoundError(f"no endpoint with id {id!r}")
+
+    # ------------------------------------------------------------ lookups
+
+    def networks(self) -> list[Network]:
+        return list(self._networks.values())
+
+    def network_by_name(self, name: str) -> Network:
+        for n in self._networks.values():
+            if n.name == name:
+                return n
+        raise NotFoundError(f"no network named {name!r}")
+
+    def network_by_id(self, ref: str) -> Network:
+        return self._lookup(self._networks, ref, "network")
+
+    def network(self, ref: str) -> Network:
+        """By name, full id or unique id prefix (as the docker CLI)."""
+        try:
+            return self.network_by_name(ref)
+        except NotFoundError:
+            return self.network_by_id(ref)
+
+    def walk_networks(self, fn: Callable[[Network], bool]) -> Network | None:
+        for n in list(self._networks.values()):
+            if fn(n):
+                return n
+        return None
+
+    def sandboxes(self) -> list[Sandbox]:
+        return list(self._sandboxes.values())
+
+    def sandbox_by_id(self, ref: str) -> Sandbox:
+        return self._lookup(self._sandboxes, ref, "sandbox")
+
+    def sandbox_by_container(self, container_id: str) -> Sandbox:
+        for s in self._sandboxes.values():
+            if s.container_id == container_id:
+                return s
+        raise NotFoundError(f"no sandbox for container {container_id!r}")
+
+    def walk_sandboxes(self, fn: Callable[[Sandbox], bool]) -> Sandbox | None:
+        for s in list(self._sandboxes.values()):
+            if fn(s):
+                return s
+        return None
+
+    # ------------------------------------------------------------ networks
+
+    def new_network(self, driver: str, name: str, *, id: str | None = None,
+                    **options: Any) -> Network:
+        """Create a network.  Options: ``ipam`` (IPAMOptions or a mapping with
+        driver/ipv4/ipv6 lists of {subnet, ip_range, gateway, aux_addresses}),
+        ``enable_ipv6``, ``internal``, ``attachable``, ``labels``, ``mtu``,
+        ``driver_opts`` (the driver's own, e.g. bridge_name)."""
+        with self._lock:
+            drv = self._driver(driver)
+            if not isinstance(name, str) or not name or len(name) > 128:
+                raise InvalidParameterError(f"invalid network name {name!r}")
+            if any(n.name == name for n in self._networks.values()):
+                raise ConflictError(f"network with name {name} already exists")
+            opts: NetworkOptions = build(NetworkOptions, options, f"network {name}")
+            nid = id or _new_id()
+            if nid in self._networks:
+                raise ConflictError(f"network id {nid} exists")
+            ipam = self._ipam(opts.ipam.driver)
+            if driver == "bridge":
+                drv.validate(Network(self, nid, name, driver, opts, (), (), "", {}, "")._info(),  # type: ignore[attr-defined]
+                             {n.id: n.driver_state for n in self._networks.values()
+                              if n.driver_name == "bridge"})
+            with Undo() as undo:
+                pools4, pools6 = self._request_pools(ipam, opts, undo, driver)
+                net = Network(self, nid, name, driver, opts, pools4, pools6, opts.ipam.driver,
+                              {}, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                # The store learns of the network before the kernel work, so
+                # a crash in between leaves a record the restart can clean.
+                self.store.put(self._network_record(net, creating=True))
+                undo.push(lambda: self.store.delete("network", nid))
+                try:
+                    net.driver_state = drv.create_network(net._info())
+                except NetlinkError as e:
+                    raise InvalidParameterError(f"network {name}: {e}") from e
+                undo.push(lambda: drv.delete_network(net._info(), net.driver_state))
+                _failpoint.hit("network.before_commit")
+                self.store.put(self._network_record(net))
+            self._networks[nid] = net
+            return net
+
+    def _ipam(self, name: str) -> IPAMDriver:
+        try:
+            return self._ipams[name]
+        except KeyError:
+            raise NotFoundError(f"no IPAM driver {name!r}; known: {', '.join(self._ipams)}") from None
+
+    def _host_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Networks routed in the host namespace, which new pools avoid."""
+        out = []
+        for r in self.host.route_dump():
+            if r.dst != "default" and r.dst_len > 0:
+                out.append(ipaddress.ip_network(r.dst, strict=False))
+        return tuple(out)
+
+    def _request_pools(self, ipam: IPAMDriver, opts: NetworkOptions, undo: Undo,
+                       driver: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        if driver in ("host", "null"):
+            return (), ()
+        result: list[tuple[Any, ...]] = []
+        for v6, confs, wanted in ((False, opts.ipam.ipv4, True), (True, opts.ipam.ipv6, opts.enable_ipv6)):
+            pools = []
+            if wanted:
+                for conf in confs or (None,):
+                    if conf is None:
+                        req = PoolRequest(v6=v6, exclude=tuple(
+                            n for n in self._host_networks() if (n.version == 6) == v6))
+                    else:
+                        # PoolRequest parses the strings the options carry.
+                        req = PoolRequest(subnet=conf.subnet, ip_range=conf.ip_range,  # type: ignore[arg-type]
+                                          gateway=conf.gateway,  # type: ignore[arg-type]
+                                          aux_addresses=tuple(conf.aux_addresses.items()),  # type: ignore[arg-type]
+                                          v6=v6)
+                    pool = ipam.request_pool(req)
+                    undo.push(functools.partial(ipam.release_pool, pool.id))
+                    pools.append(pool)
+            result.append(tuple(pools))
+        return result[0], result[1]
+
+    def _network_record(self, net: Network, creating: bool = False) -> StoreRecord:
+        ipam = self._ipams.get(net.ipam_driver)
+        pools = []
+        if isinstance(ipam, DefaultIPAM):
+            for p in (*net.pools4, *net.pools6):
+                state = ipam.export_pool(p.id)
+                # Endpoints carry their own addresses; the pool keeps only
+                # what belongs to it (gateway, aux addresses).
+                state["allocated"] = [str(a) for a in (p.gateway, *(x for _, x in p.aux_addresses))
+                                      if a is not None]
+                pools.append(state)
+        return StoreRecord("network", net.id, net.name, {
+            "driver": net.driver_name, "options": to_jsonable(net.options),
+            "ipam_driver": net.ipam_driver, "pools": pools,
+            "pool_ids": [[p.id for p in net.pools4], [p.id for p in net.pools6]],
+            "driver_state": net.driver_state, "created": net.created, "creating": creating})
+
+    def _delete_network(self, net: Network) -> None:
+        with self._lock:
+            if net.deleted:
+                return
+            if net._endpoints:
+                raise ForbiddenError(f"network {net.name} has active endpoints "
+                                     f"({', '.join(e.name for e in net._endpoints.values())})")
+            self._driver(net.driver_name).delete_network(net._info(), net.driver_state)
+            ipam = self._ipams.get(net.ipam_driver)
+            for p in (*net.pools4, *net.pools6):
+                try:
+                    ipam.release_pool(p.id)          # type: ignore[union-attr]
+                except LookupError:
+                    pass
+            self.store.delete("network", net.id)
+            del self._networks[net.id]
+            net.deleted = True
+
+    # ------------------------------------------------------------ endpoints
+
+    def _create_endpoint(self, net: Network, name: str, options: Mapping[str, Any]) -> Endpoint:
+        with self._lock:
+            if net.deleted:
+                raise NotFoundError(f"network {net.name} was deleted")
+            if not isinstance(name, str) or not name or len(name) > 255:
+                raise InvalidParameterError(f"invalid endpoint name {name!r}")
+            if any(e.name == name for e in net._endpoints.values()):
+                raise ConflictError(f"endpoint with name {name} already exists in network {net.name}")
+            opts: EndpointOptions = build(EndpointOptions, options, f"endpoint {name}")
+            if opts.ipv6_address and not net.options.enable_ipv6:
+                raise InvalidParameterError(f"network {net.name} has no IPv6; cannot use {opts.ipv6_address}")
+            ipam = self._ipam(net.ipam_driver)
+            eid = _new_id()
+            with Undo() as undo:
+                ipv4 = self._allocate(ipam, net.pools4, opts.ipv4_address, undo)
+                ipv6 = self._allocate(ipam, net.pools6, opts.ipv6_address, undo)
+                mac = opts.mac_address or mac_from_ipv4(ipv4) or _random_mac()
+                ep = Endpoint(self, net, eid, name, opts, mac, ipv4, ipv6, {})
+                drv = self._driver(net.driver_name)
+                ep.driver_state = drv.create_endpoint(net._info(), ep._info(), net.driver_state)
+                undo.push(lambda: drv.delete_endpoint(net._info(), ep._info(), net.driver_state))
+                self.store.put(self._endpoint_record(ep))
+            net._endpoints[eid] = ep
+            return ep
+
+    @staticmethod
+    def _allocate(ipam: IPAMDriver, pools: tuple[Any, ...], static: str | None,
+                  undo: Undo) -> str | None:
+        if not pools:
+            if static:
+                raise InvalidParameterError(f"address {static} given but the network has no such subnet")
+            return None
+        if static is not None:
+            addr = ipaddress.ip_address(static)
+            pool = next((p for p in pools if addr in p.subnet), None)
+            if pool is None:
+                raise InvalidParameterError(
+                    f"address {static} is not in the network's subnets "
+                    f"({', '.join(str(p.subnet) for p in pools)})")
+            got = ipam.request_address(AddressRequest(pool.id, addr))
+        else:
+            got = None
+            for i, pool in enumerate(pools):
+                try:
+                    got = ipam.request_address(AddressRequest(pool.id))
+                    break
+                except Exception:
+                    if i == len(pools) - 1:
+                        raise
+        if got is None:
+            return None
+        undo.push(lambda: ipam.release_address(got.pool_id, got.address))
+        return str(got)
+
+    def _endpoint_record(self, ep: Endpoint) -> StoreRecord:
+        return StoreRecord("endpoint", ep.id, ep.name, {
+            "options": to_jsonable(ep.options), "mac": ep.mac, "ipv4": ep.ipv4, "ipv6": ep.ipv6,
+            "driver_state": ep.driver_state, "sandbox": ep.sandbox_id, "ifname": ep.ifname,
+            "join_gateways": list(ep.join_gateways)},
+            parent=ep.network.id)
+
+    def _delete_endpoint(self, ep: Endpoint, force: bool) -> None:
+        with self._lock:
+            if ep.deleted:
+                return
+            if ep.sandbox_id is not None:
+                if not force:
+                    raise ForbiddenError(f"endpoint {ep.name} is joined to sandbox "
+                                         f"{ep.sandbox_id[:12]}; leave it first")
+                self._leave(ep, self._sandboxes[ep.sandbox_id])
+            net = ep.network
+            self._driver(net.driver_name).delete_endpoint(net._info(), ep._info(), net.driver_state)
+            self._release_addresses(ep)
+            self.store.delete("endpoint", ep.id)
+            del net._endpoints[ep.id]
+            ep.deleted = True
+
+    def _release_addresses(self, ep: Endpoint) -> None:
+        ipam = self._ipams.get(ep.network.ipam_driver)
+        if ipam is None:
+            return
+        for addr, pools in ((ep.ipv4, ep.network.pools4), (ep.ipv6, ep.network.pools6)):
+            if addr is None:
+                continue
+            ip = ipaddress.ip_interface(addr).ip
+            for p in pools:
+                if ip in p.subnet:
+                    ipam.release_address(p.id, ip)
+
+    # ------------------------------------------------------------ sandboxes
+
+    def new_sandbox(self, container_id: str, **options: Any) -> Sandbox:
+        """A sandbox for ``container_id``.  Options: hostname, domainname,
+        extra_hosts, dns, dns_search, dns_options, hosts_path,
+        resolv_conf_path, use_host_netns, netns_path."""
+        with self._lock:
+            if not isinstance(container_id, str) or not container_id:
+                raise InvalidParameterError("a sandbox needs a container id")
+            opts: SandboxOptions = build(SandboxOptions, options, f"sandbox {container_id}")
+            if any(s.container_id == container_id for s in self._sandboxes.values()):
+                raise ConflictError(f"container {container_id} has a sandbox already")
+            sid = _new_id()
+            owns = False
+            if opts.use_host_netns:
+                key = None if self.config.netns is None else netns.open_netns(self.config.netns).path
+            elif opts.netns_path:
+                if not os.path.exists(opts.netns_path):
+                    raise NotFoundError(f"namespace {opts.netns_path} does not exist")
+                key = opts.netns_path
+            else:
+                ns = netns.create(sid, self.netns_dir)
+                ns.close()
+                key, owns = ns.path, True
+            sb = Sandbox(self, sid, container_id, opts, key, owns)
+            with Undo() as undo:
+                if owns and key is not None:
+                    undo.push(functools.partial(netns.delete, key, self.netns_dir))
+                sb._write_files()
+                undo.push(sb._remove_files)
+                _failpoint.hit("sandbox.before_commit")
+                self.store.put(StoreRecord("sandbox", sid, container_id, sb._record()))
+            self._sandboxes[sid] = sb
+            return sb
+
+    def _delete_sandbox(self, sb: Sandbox) -> None:
+        with self._lock:
+            if sb.deleted:
+                return
+            errors: list[BaseException] = []
+            with self.store.transaction():
+                for ep in sb.endpoints():
+                    try:
+                        self._leave(ep, sb, sandbox_going=True)
+                    except Exception as e:
+                        errors.append(e)
+                self.store.delete("sandbox", sb.id)
+            if sb.owns_netns and sb.key:
+                netns.delete(sb.key)
+            sb._remove_files()
+            del self._sandboxes[sb.id]
+            sb.deleted = True
+            if errors:
+                raise errors[0]
+
+    # ------------------------------------------------------------ join / leave
+
+    def _join(self, ep: Endpoint, sb: Sandbox, options: Mapping[str, Any]) -> None:
+        with self._lock:
+            unknown = set(options) - {"priority"}
+            if unknown:
+                raise InvalidParameterError(f"join: unknown option(s) {', '.join(sorted(unknown))}")
+            if ep.deleted or sb.deleted:
+                raise NotFoundError("endpoint or sandbox was deleted")
+            if ep.sandbox_id is not None:
+                raise ForbiddenError(f"endpoint {ep.name} is joined to sandbox {ep.sandbox_id[:12]} already")
+            if any(self._endpoint_by_id_any(i).network is ep.network for i in sb._joined):
+                raise ForbiddenError(f"sandbox {sb.id[:12]} is on network {ep.network.name} already")
+            if "priority" in options:
+                prio = options["priority"]
+                if not isinstance(prio, int) or isinstance(prio, bool):
+                    raise InvalidParameterError(f"priority {prio!r} must be an integer")
+                ep.options = build(EndpointOptions, {**to_jsonable_shallow(ep.options), "priority": prio},
+                                   "endpoint")
+            net = ep.network
+            drv = self._driver(net.driver_name)
+            own_ns = sb.key is not None and not sb.options.use_host_netns
+            ifname = sb._next_ifname() if own_ns else None
+            fd_ns = netns.open_netns(sb.key) if own_ns and sb.key else None
+            try:
+                sbinfo = SandboxInfo(sb.id, sb.key, fd_ns.fileno() if fd_ns else -1,
+                                     sb.options.use_host_netns)
+                with Undo() as undo:
+                    jinfo = drv.join(net._info(), ep._info(), sbinfo, ifname or "", net.driver_state)
+                    undo.push(lambda: drv.leave(net._info(), ep._info(), sbinfo, net.driver_state))
+                    ep.ifname = ifname if jinfo.interface else None
+                    carrier = self._gateway_candidate(sb, ep, jinfo.gateway4 or jinfo.gateway6)
+                    if jinfo.interface and own_ns:
+                        sb._configure(ifname or "", ep, jinfo.gateway4, jinfo.gateway6,
+                                      carrier is ep, first=not sb._joined)
+                    prev = (ep.sandbox_id, list(sb._joined), sb.gateway_endpoint)
+                    ep.join_gateways = (jinfo.gateway4, jinfo.gateway6)
+                    ep.sandbox_id = sb.id
+                    sb._joined.append(ep.id)
+                    if carrier is ep:
+                        sb.gateway_endpoint = ep.id
+                    undo.push(lambda: _restore_join(ep, sb, prev))
+                    sb._write_files(resolv_conf=False)
+                    _failpoint.hit("join.before_commit")
+                    with self.store.transaction():
+                        self.store.put(self._endpoint_record(ep))
+                        self.store.put(StoreRecord("sandbox", sb.id, sb.container_id, sb._record()))
+            finally:
+                if fd_ns is not None:
+                    fd_ns.close()
+
+    def _gateway_candidate(self, sb: Sandbox, ep: Endpoint, has_gateway: Any) -> Endpoint | None:
+        """The endpoint that should carry the default route once ``ep`` joins."""
+        current = self._endpoint_by_id_any(sb.gateway_endpoint) if sb.gateway_endpoint else None
+        if not has_gateway:
+            return current
+        if current is None or ep.options.priority > current.options.priority:
+            return ep
+        return current
+
+    def _leave(self, ep: Endpoint, sb: Sandbox, sandbox_going: bool = False) -> None:
+        with self._lock:
+            if ep.sandbox_id != sb.id:
+                raise ForbiddenError(f"endpoint {ep.name} is not joined to sandbox {sb.id[:12]}")
+            net = ep.network
+            drv = self._driver(net.driver_name)
+            sbinfo = SandboxInfo(sb.id, sb.key, is_host=sb.options.use_host_netns)
+            drv.leave(net._info(), ep._info(), sbinfo, net.driver_state, sandbox_going=sandbox_going)
+            sb._joined.remove(ep.id)
+            ep.sandbox_id = None
+            ep.ifname = None
+            ep.join_gateways = (None, None)
+            if sb.gateway_endpoint == ep.id:
+                sb.gateway_endpoint = None
+                best = None
+                for other in sb.endpoints():
+                    g4, g6 = other.gateway()
+                    if (g4 or g6) and (best is None or other.options.priority > best.options.priority):
+                        best = other
+                if best is not None:
+                    sb.gateway_endpoint = best.id
+                if not sandbox_going:
+                    g4, g6 = best.gateway() if best else (None, None)
+                    sb._set_default_route(best, g4, g6)
+            if not sandbox_going:
+                sb._write_files(resolv_conf=False)
+            with self.store.transaction():
+                self.store.put(self._endpoint_record(ep))
+                if not sandbox_going:
+                    self.store.put(StoreRecord("sandbox", sb.id, sb.container_id, sb._record()))
+
+    # ------------------------------------------------------------ restore
+
+    def _restore(self) -> None:
+        """Rebuild objects from the store, then reconcile with the kernel."""
+        leftovers: list[StoreRecord] = []
+        for rec in self.store.list("network"):
+            d = rec.data
+            if d.get("creating"):
+                leftovers.append(rec)
+                continue
+            ipam = self._ipams.get(d["ipam_driver"])
+            pools: list[list[Any]] = [[], []]
+            if isinstance(ipam, DefaultIPAM):
+                for st in d["pools"]:
+                    p = ipam.import_pool(st)
+                    pools[1 if p.v6 else 0].append(p)
+            elif ipam is not None:
+                opts = from_jsonable(NetworkOptions, d["options"])
+                undo = Undo()
+                p4, p6 = self._request_pools(ipam, opts, undo, d["driver"])
+                pools = [list(p4), list(p6)]
+            net = Network(self, rec.id, rec.name, d["driver"], from_jsonable(NetworkOptions, d["options"]),
+                          tuple(pools[0]), tuple(pools[1]), d["ipam_driver"], d["driver_state"],
+                          d.get("created", ""))
+            self._networks[net.id] = net
+        for rec in self.store.list("endpoint"):
+            parent = self._networks.get(rec.parent or "")
+            if parent is None:
+                self.store.delete("endpoint", rec.id)
+                continue
+            net = parent
+            d = rec.data
+            ep = Endpoint(self, net, rec.id, rec.name, from_jsonable(EndpointOptions, d["options"]),
+                          d["mac"], d["ipv4"], d["ipv6"], d["driver_state"], d.get("sandbox"),
+                          d.get("ifname"), tuple(d.get("join_gateways") or (None, None)))
+            ipam = self._ipams.get(net.ipam_driver)
+            if isinstance(ipam, DefaultIPAM):
+                for addr, pools_ in ((ep.ipv4, net.pools4), (ep.ipv6, net.pools6)):
+                    if addr:
+                        ip = ipaddress.ip_interface(addr).ip
+                        pool = next((p for p in pools_ if ip in p.subnet), None)
+                        if pool is not None:
+                            ipam.request_address(AddressRequest(pool.id, ip))
+            net._endpoints[ep.id] = ep
+        for rec in self.store.list("sandbox"):
+            d = rec.data
+            sb = Sandbox(self, rec.id, d["container_id"], from_jsonable(SandboxOptions, d["options"]),
+                         d["key"], d["owns_netns"], d.get("joined", []), d.get("gateway_endpoint"))
+            self._sandboxes[sb.id] = sb
+        if self.config.reconcile:
+            self.reconcile(leftovers)
+
+    def reconcile(self, leftovers: list[StoreRecord] | None = None) -> dict[str, list[str]]:
+        """Make the kernel and the store agree; returns what was done."""
+        with self._lock:
+            report: dict[str, list[str]] = {"networks_dropped": [], "bridges_restored": [],
+                                            "sandboxes_dropped": [], "netns_removed": [],
+                                            "links_removed": [], "endpoints_unjoined": []}
+            # Networks whose creation never committed: undo their kernel work.
+            for rec in leftovers or []:
+                d = rec.data
+                drv = self._drivers.get(d["driver"])
+                if drv is not None and d.get("driver_state"):
+                    drv.delete_network(None, d["driver_state"])  # type: ignore[arg-type]
+                elif d["driver"] == "bridge":
+                    name = (d["options"].get("driver_opts") or {}).get("bridge_name") or f"br-{rec.id[:12]}"
+                    from .drivers.bridge import kernel
+                    if kernel.link_index(self.host, name) is not None and not (
+                            d["options"].get("driver_opts") or {}).get("bridge_name"):
+                        kernel.delete_bridge(self.host, name)
+                self.store.delete("network", rec.id)
+                report["networks_dropped"].append(rec.name)
+            # Bridges the kernel lost (a reboot, someone's `ip link del`).
+            for net in self._networks.values():
+                drv = self._driver(net.driver_name)
+                before = net.driver_state.get("bridge_index")
+                new = drv.restore_network(net._info(), net.driver_state)
+                if new != net.driver_state:
+                    net.driver_state = new
+                    self.store.put(self._network_record(net))
+                    if new.get("bridge_index") != before:
+                        report["bridges_restored"].append(net.name)
+            # Sandboxes whose namespace is gone are dropped (their endpoints
+            # are left joined to nothing).
+            for sb in list(self._sandboxes.values()):
+                if sb.key is not None and sb.owns_netns and not _is_mounted_netns(sb.key):
+                    for ep in sb.endpoints():
+                        ep.sandbox_id = None
+                        ep.ifname = None
+                        ep.join_gateways = (None, None)
+                        self.store.put(self._endpoint_record(ep))
+                        report["endpoints_unjoined"].append(ep.name)
+                    self.store.delete("sandbox", sb.id)
+                    sb._remove_files()
+                    netns.delete(sb.key)
+                    del self._sandboxes[sb.id]
+                    report["sandboxes_dropped"].append(sb.container_id)
+            # Endpoints the store calls joined to a sandbox it does not have.
+            for net in self._networks.values():
+                for ep in net._endpoints.values():
+                    if ep.sandbox_id and ep.sandbox_id not in self._sandboxes:
+                        ep.sandbox_id = None
+                        ep.ifname = None
+                        ep.join_gateways = (None, None)
+                        self.store.put(self._endpoint_record(ep))
+                        report["endpoints_unjoined"].append(ep.name)
+            # Namespaces under our run directory the store does not know.
+            known = {os.path.basename(s.key) for s in self._sandboxes.values() if s.owns_netns and s.key}
+            for name in netns.list_netns(self.netns_dir):
+                if name not in known and not name.startswith(".tmp"):
+                    netns.delete(name, self.netns_dir)
+                    report["netns_removed"].append(name)
+            # Host ends of veths on our bridges that no joined endpoint owns.
+            joined = {host_ifname(ep.id) for n in self._networks.values()
+                      for ep in n._endpoints.values() if ep.sandbox_id}
+            nets = {n.id: (n._info(), n.driver_state) for n in self._networks.values()}
+            for name, drv in self._drivers.items():
+                mine = {k: v for k, v in nets.items() if self._networks[k].driver_name == name}
+                if not mine:
+                    continue
+                leaked = drv.leaked_links(mine, joined)
+                if leaked:
+                    drv.remove_links(leaked)
+                    report["links_removed"].extend(leaked)
+            # Sandbox directories without a sandbox.
+            sb_root = os.path.join(self.config.run_dir, "sandboxes")
+            if os.path.isdir(sb_root):
+                for entry in os.listdir(sb_root):
+                    if entry not in self._sandboxes:
+                        shutil.rmtree(os.path.join(sb_root, entry), ignore_errors=True)
+            return report
+
+    def stop(self) -> None:
+        """Release the controller's sockets and store (state stays)."""
+        with self._lock:
+            self.host.close()
+            self.store.close()
+
+    def __enter__(self) -> "Controller":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _is_mounted_netns(path: str) -> bool:
+    """A namespace file under the run dir is real only while bind-mounted."""
+    try:
+        return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
+    except FileNotFoundError:
+        return False
+
+
+def _random_mac() -> str:
+    b = bytearray(secrets.token_bytes(6))
+    b[0] = (b[0] & 0xFE) | 0x02        # unicast, locally administered
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def to_jsonable_shallow(opts: Any) -> dict[str, Any]:
+    import dataclasses
+    return {f.name: getattr(opts, f.name) for f in dataclasses.fields(opts)}
+
+
+def _restore_join(ep: Endpoint, sb: Sandbox, prev: tuple[Any, list[str], Any]) -> None:
+    ep.sandbox_id, sb._joined[:], sb.gateway_endpoint = prev[0], prev[1], prev[2]
+    ep.ifname = None
+    ep.join_gateways = (None, None)

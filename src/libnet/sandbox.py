@@ -1,0 +1,180 @@
+"""Sandboxes: a container's network namespace, its interfaces and its files.
+
+A sandbox owns a network namespace (bind-mounted under the run directory,
+or one given by path, or the host's for ``use_host_netns``), the
+interfaces endpoints add to it (eth0, eth1, ... in join order), the
+default route through the highest-priority endpoint's gateway, and its
+/etc/hosts and /etc/resolv.conf.  Everything inside the namespace is
+configured in one netlink batch per join, from a socket opened there.
+
+New addresses are announced by the kernel itself: arp_notify and
+ndisc_notify on the interface make it send a gratuitous ARP and an
+unsolicited neighbour advertisement when the interface comes up (the batch
+adds the addresses first).  Sending them from an AF_PACKET socket instead
+would cost an RCU grace period (~12 ms) when that socket closes
+(packet_release calls synchronize_net).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+from typing import TYPE_CHECKING, Any
+
+from . import netns
+from .netlink import RouteSocket
+from .options import SandboxOptions
+from .sandbox_files import (host_resolv_conf, hosts_content, resolv_conf_content,
+                            write_atomic)
+
+if TYPE_CHECKING:
+    from .controller import Controller
+    from .endpoint import Endpoint
+
+__all__ = ["Sandbox"]
+
+
+class Sandbox:
+    """A container's network sandbox (``Controller.new_sandbox``)."""
+
+    def __init__(self, controller: "Controller", id: str, container_id: str,
+                 options: SandboxOptions, key: str | None, owns_netns: bool,
+                 joined: list[str] | None = None, gateway_endpoint: str | None = None):
+        self._c = controller
+        self.id = id
+        self.container_id = container_id
+        self.options = options
+        self.key = key                   # the namespace's path; None: the host's
+        self.owns_netns = owns_netns
+        self._joined: list[str] = list(joined or [])       # endpoint ids, join order
+        self._ifnames: dict[str, str] = {}
+        self.gateway_endpoint = gateway_endpoint
+        self.deleted = False
+
+    # ---------------------------------------------------------------- queries
+
+    @property
+    def dir(self) -> str:
+        return os.path.join(self._c.config.run_dir, "sandboxes", self.id)
+
+    @property
+    def hosts_path(self) -> str:
+        return self.options.hosts_path or os.path.join(self.dir, "hosts")
+
+    @property
+    def resolv_conf_path(self) -> str:
+        return self.options.resolv_conf_path or os.path.join(self.dir, "resolv.conf")
+
+    def endpoints(self) -> list["Endpoint"]:
+        """Joined endpoints, in join order."""
+        return [self._c._endpoint_by_id_any(i) for i in self._joined]
+
+    def info(self) -> dict[str, Any]:
+        return {"id": self.id, "container_id": self.container_id, "key": self.key,
+                "hostname": self.options.hostname, "domainname": self.options.domainname,
+                "endpoints": [e.id for e in self.endpoints()],
+                "gateway_endpoint": self.gateway_endpoint,
+                "hosts_path": self.hosts_path, "resolv_conf_path": self.resolv_conf_path}
+
+    def _record(self) -> dict[str, Any]:
+        from .options import to_jsonable
+        return {"container_id": self.container_id, "options": to_jsonable(self.options),
+                "key": self.key, "owns_netns": self.owns_netns, "joined": self._joined,
+                "gateway_endpoint": self.gateway_endpoint}
+
+    def delete(self) -> None:
+        """Leave every endpoint, then remove the namespace (which takes the
+        interfaces with it, in one batch in the kernel) and the files."""
+        self._c._delete_sandbox(self)
+
+    def __repr__(self) -> str:
+        return f"<Sandbox {self.id[:12]} container={self.container_id}>"
+
+    # ------------------------------------------------------------ internals
+
+    def _next_ifname(self) -> str:
+        used = {self._c._endpoint_by_id_any(i).ifname for i in self._joined}
+        n = 0
+        while f"eth{n}" in used:
+            n += 1
+        return f"eth{n}"
+
+    def _write_files(self, resolv_conf: bool = True) -> None:
+        os.makedirs(self.dir, exist_ok=True)
+        addrs: list[str] = []
+        aliases: list[str] = []
+        for ep in self.endpoints():
+            addrs += [a for a in (ep.ipv4, ep.ipv6) if a]
+            aliases += [a for a in ep.options.aliases if a not in aliases]
+        o = self.options
+        write_atomic(self.hosts_path, hosts_content(o.hostname, o.domainname, addrs, aliases,
+                                                    o.extra_hosts))
+        if resolv_conf:
+            servers, search, opts = host_resolv_conf(self._c.config.resolv_conf_source)
+            write_atomic(self.resolv_conf_path, resolv_conf_content(
+                o.dns or servers, o.dns_search or search, o.dns_options or opts))
+
+    def _remove_files(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _configure(self, ifname: str, ep: "Endpoint", gateway4: str | None,
+                   gateway6: str | None, make_default: bool, first: bool) -> None:
+        """Inside the namespace, in one batch: loopback (first join), the
+        addresses, the interface up (which announces them), the default
+        route if this endpoint carries it, static routes."""
+        assert self.key is not None
+        with netns.enter(self.key):
+            sock = RouteSocket()
+            conf = f"/proc/sys/net/ipv%d/conf/{ifname}/%s"
+            if ep.ipv4:
+                _write_proc(conf % (4, "arp_notify"), "1")
+            if ep.ipv6:
+                _write_proc(conf % (6, "ndisc_notify"), "1")
+        try:
+            with sock.batch() as b:
+                if first:
+                    b.link_set("lo", up=True)
+                if ep.ipv4:
+                    b.addr_add(ifname, ep.ipv4)
+                if ep.ipv6:
+                    b.addr_add(ifname, ep.ipv6, nodad=True)
+                b.link_set(ifname, up=True)
+                if make_default and gateway4:
+                    b.route_replace("default", gateway=gateway4, dev=ifname)
+                if make_default and gateway6:
+                    b.route_replace("default", gateway=gateway6, dev=ifname, family=6)
+                for r in ep.options.static_routes:
+                    if r.next_hop:
+                        b.route_replace(r.destination, gateway=r.next_hop, dev=ifname)
+                    else:
+                        b.route_replace(r.destination, dev=ifname, scope="link")
+        finally:
+            sock.close()
+
+    def _set_default_route(self, ep: "Endpoint | None", gateway4: str | None,
+                           gateway6: str | None) -> None:
+        """Point the default route at ``ep`` (after the carrier left)."""
+        if self.key is None:
+            return
+        with RouteSocket(self.key) as sock:
+            if ep is None:
+                for fam in (4, 6):
+                    try:
+                        sock.route_del("default", family=fam)
+                    except Exception:
+                        pass
+                return
+            with sock.batch() as b:
+                if gateway4:
+                    b.route_replace("default", gateway=gateway4, dev=ep.ifname)
+                if gateway6:
+                    b.route_replace("default", gateway=gateway6, dev=ep.ifname, family=6)
+
+
+def _write_proc(path: str, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)

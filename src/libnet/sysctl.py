@@ -1,0 +1,45 @@
+"""Read and write /proc/sys in a given network namespace, without a process.
+
+/proc/sys/net shows the network namespace of the thread that opens the file,
+so the file is opened inside ``netns`` (libnet.netns.enter) and written
+after the thread is back.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import netns as _netns
+
+__all__ = ["read", "write"]
+
+
+def _path(key: str) -> str:
+    if not key or key.startswith("/") or ".." in key.split("/") or ".." in key.split("."):
+        raise ValueError(f"invalid sysctl key {key!r}")
+    return "/proc/sys/" + key.replace(".", "/") if "/" not in key else "/proc/sys/" + key
+
+
+def _open(key: str, flags: int, netns: Any) -> int:
+    if netns is None:
+        return os.open(_path(key), flags | os.O_CLOEXEC)
+    with _netns.enter(netns):
+        return os.open(_path(key), flags | os.O_CLOEXEC)
+
+
+def read(key: str, netns: Any = None) -> str:
+    """``key`` like 'net.ipv4.ip_forward' (or 'net/ipv4/conf/br-x/forwarding')."""
+    fd = _open(key, os.O_RDONLY, netns)
+    try:
+        return os.read(fd, 4096).decode().strip()
+    finally:
+        os.close(fd)
+
+
+def write(key: str, value: Any, netns: Any = None) -> None:
+    fd = _open(key, os.O_WRONLY, netns)
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)

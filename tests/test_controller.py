@@ -1,0 +1,452 @@
+"""The controller against the real kernel, in namespaces the tests create.
+
+The "host" of every controller here is a namespace made by the test
+(Config.netns); sandboxes are namespaces under the test's run directory.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from libnet import Config, Controller, netns
+from libnet.errors import (ConflictError, ForbiddenError, InvalidParameterError, NotFoundError,
+                           UnavailableError)
+from libnet.netlink import RouteSocket
+
+from conftest import ip_json, run_in
+
+
+@pytest.fixture
+def host(make_ns):
+    return make_ns("host")
+
+
+@pytest.fixture
+def cfg(tmp_path, host):
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch example.org\noptions ndots:2\n")
+    return Config(data_dir=str(tmp_path / "data"), run_dir=str(tmp_path / "run"),
+                  netns=host.path, resolv_conf_source=str(resolv))
+
+
+@pytest.fixture
+def ctl(cfg):
+    c = Controller(cfg)
+    yield c
+    c.stop()
+
+
+def host_links(host):
+    return sorted(l["ifname"] for l in ip_json(host, "link"))
+
+
+def wait_links_gone(host, names, timeout=5.0):
+    """Deleting a namespace frees its veths asynchronously (cleanup_net)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not set(names) & set(host_links(host)):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def ping(sb, address, count=1):
+    family = "-6" if ":" in address else "-4"
+    return run_in(sb, "ping", family, "-c", str(count), "-W", "1", address, check=False).returncode == 0
+
+
+class Ns(os.PathLike):         # a sandbox's namespace, for run_in/ip_json/netns.enter
+    def __init__(self, path):
+        self.path = path
+
+    def __fspath__(self):
+        return self.path
+
+
+def tcp_roundtrip(server_ns, client_ns, address, port=8080):
+    with netns.enter(server_ns):
+        srv = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
+    srv.bind((address, port))
+    srv.listen(1)
+    srv.settimeout(3)
+    got = []
+
+    def serve():
+        conn, peer = srv.accept()
+        with conn:
+            got.append((conn.recv(100), peer[0]))
+            conn.sendall(b"pong")
+    t = threading.Thread(target=serve)
+    t.start()
+    with netns.enter(client_ns):
+        cli = socket.socket(srv.family)
+    with cli:
+        cli.settimeout(3)
+        cli.connect((address, port))
+        cli.sendall(b"ping")
+        reply = cli.recv(100)
+    t.join()
+    srv.close()
+    return reply, got[0]
+
+
+def test_two_sandboxes_exchange_traffic(ctl, host):
+    net = ctl.new_network("bridge", "front", ipam={"ipv4": [{"subnet": "10.60.0.0/24"}]})
+    a, b = net.create_endpoint("a"), net.create_endpoint("b")
+    sa, sb = ctl.new_sandbox("ca", hostname="a"), ctl.new_sandbox("cb", hostname="b")
+    a.join(sa)
+    b.join(sb)
+    assert (a.ipv4, b.ipv4) == ("10.60.0.2/24", "10.60.0.3/24")
+    assert a.ifname == "eth0" and a.mac == "02:42:0a:3c:00:02"
+    nsa, nsb = Ns(sa.key), Ns(sb.key)
+    # Inside: eth0 with the address and MAC, lo up, default via the gateway.
+    (eth0,) = [l for l in ip_json(nsa, "addr") if l["ifname"] == "eth0"]
+    assert eth0["address"] == a.mac and "UP" in eth0["flags"]
+    assert [x["local"] for x in eth0["addr_info"] if x["family"] == "inet"] == ["10.60.0.2"]
+    routes = ip_json(nsa, "route")
+    assert {"dst": "default", "gateway": "10.60.0.1", "dev": "eth0"}.items() <= routes[0].items()
+    assert ping(nsa, "10.60.0.3") and ping(nsb, "10.60.0.2") and ping(nsa, "10.60.0.1")
+    reply, (data, peer) = tcp_roundtrip(nsb, nsa, "10.60.0.3")
+    assert reply == b"pong" and data == b"ping" and peer == "10.60.0.2"
+    # The host side: a bridge with the gateway, one veth per endpoint on it.
+    br = net.driver_state["bridge_name"]
+    assert br == f"br-{net.id[:12]}"
+    (brj,) = [l for l in ip_json(host, "addr") if l["ifname"] == br]
+    assert [x["local"] for x in brj["addr_info"] if x["family"] == "inet"] == ["10.60.0.1"]
+    ports = [l["ifname"] for l in ip_json(host, "link") if l.get("master") == br]
+    assert sorted(ports) == sorted(["veth" + a.id[:11], "veth" + b.id[:11]])
+
+
+def test_join_announces_the_address(ctl):
+    """arp_notify: peers' stale neighbour entries follow a reused address."""
+    net = ctl.new_network("bridge", "n", ipam={"ipv4": [{"subnet": "10.61.0.0/24"}]})
+    watcher = net.create_endpoint("watcher")
+    sw = ctl.new_sandbox("watcher")
+    watcher.join(sw)
+    with RouteSocket(sw.key) as r:
+        r.neigh_add("10.61.0.3", "02:00:00:00:00:99", "eth0", state="stale")
+    ep = net.create_endpoint("new")
+    sn = ctl.new_sandbox("new")
+    ep.join(sn)
+    assert ep.ipv4 == "10.61.0.3/24"
+    import time
+    for _ in range(40):
+        with RouteSocket(sw.key) as r:
+            entry = [n for n in r.neigh_dump(4) if n.dst == "10.61.0.3"]
+        if entry and entry[0].lladdr == ep.mac:
+            break
+        time.sleep(0.05)
+    assert entry and entry[0].lladdr == ep.mac
+
+
+def test_static_and_dual_stack(ctl):
+    net = ctl.new_network("bridge", "ds", enable_ipv6=True,
+                          ipam={"ipv4": [{"subnet": "10.62.0.0/24", "ip_range": "10.62.0.128/25",
+                                          "gateway": "10.62.0.254"}],
+                                "ipv6": [{"subnet": "fd00:62::/64"}]})
+    dyn = net.create_endpoint("dyn")
+    static = net.create_endpoint("static", ipv4_address="10.62.0.10", ipv6_address="fd00:62::10")
+    assert dyn.ipv4 == "10.62.0.128/24" and dyn.ipv6 == "fd00:62::2/64"
+    assert static.ipv4 == "10.62.0.10/24" and static.ipv6 == "fd00:62::10/64"
+    s1, s2 = ctl.new_sandbox("s1"), ctl.new_sandbox("s2")
+    dyn.join(s1)
+    static.join(s2)
+    n1 = Ns(s1.key)
+    assert ping(n1, "10.62.0.10") and ping(n1, "fd00:62::10")
+    v6 = ip_json(n1, "-6", "route", "show", "default")
+    assert v6 and v6[0]["gateway"] == "fd00:62::1"
+    assert ip_json(n1, "-4", "route", "show", "default")[0]["gateway"] == "10.62.0.254"
+    assert dyn.info()["gateway_ipv6"] == "fd00:62::1"
+    reply, (_, peer) = tcp_roundtrip(Ns(s2.key), n1, "fd00:62::10")
+    assert reply == b"pong" and peer == "fd00:62::2"
+
+
+def test_two_networks_eth0_eth1_and_gateway_priority(ctl):
+    n1 = ctl.new_network("bridge", "one", ipam={"ipv4": [{"subnet": "10.63.1.0/24"}]})
+    n2 = ctl.new_network("bridge", "two", ipam={"ipv4": [{"subnet": "10.63.2.0/24"}]})
+    internal = ctl.new_network("bridge", "int", internal=True,
+                               ipam={"ipv4": [{"subnet": "10.63.3.0/24"}]})
+    sb = ctl.new_sandbox("multi")
+    e1, e2, e3 = n1.create_endpoint("e1"), n2.create_endpoint("e2", priority=10), internal.create_endpoint("e3")
+    e1.join(sb)
+    e2.join(sb)
+    e3.join(sb, priority=100)        # internal: no gateway, never the default route
+    assert (e1.ifname, e2.ifname, e3.ifname) == ("eth0", "eth1", "eth2")
+    ns = Ns(sb.key)
+    names = {l["ifname"]: l for l in ip_json(ns, "addr")}
+    assert names["eth0"]["addr_info"][0]["local"] == "10.63.1.2"
+    assert names["eth1"]["addr_info"][0]["local"] == "10.63.2.2"
+    default = ip_json(ns, "route", "show", "default")
+    assert len(default) == 1 and default[0]["gateway"] == "10.63.2.1" and default[0]["dev"] == "eth1"
+    assert sb.gateway_endpoint == e2.id
+    e2.leave(sb)                     # the carrier goes: the next one takes over
+    default = ip_json(ns, "route", "show", "default")
+    assert len(default) == 1 and default[0]["gateway"] == "10.63.1.1" and default[0]["dev"] == "eth0"
+    assert "eth1" not in {l["ifname"] for l in ip_json(ns, "link")}
+    e4 = n2.create_endpoint("e4")
+    e4.join(sb)
+    assert e4.ifname == "eth1"       # the lowest free name
+
+
+def test_leave_and_delete_remove_every_kernel_object(ctl, host, cfg):
+    before = host_links(host)
+    net = ctl.new_network("bridge", "tmp", ipam={"ipv4": [{"subnet": "10.64.0.0/24"}]})
+    eps = [net.create_endpoint(f"e{i}") for i in range(3)]
+    sbs = [ctl.new_sandbox(f"c{i}") for i in range(3)]
+    for e, s in zip(eps, sbs):
+        e.join(s)
+    veths = ["veth" + e.id[:11] for e in eps]
+    eps[0].leave(sbs[0])                          # leave alone: the veth goes now
+    assert veths[0] not in host_links(host)
+    assert [l["ifname"] for l in ip_json(Ns(sbs[0].key), "link")] == ["lo"]
+    keys = [s.key for s in sbs]
+    for s in sbs:
+        s.delete()                                # the namespace goes, veths with it
+    for e in eps:
+        e.delete()
+    net.delete()
+    assert wait_links_gone(host, veths + [net.driver_state["bridge_name"]])
+    assert host_links(host) == before
+    assert not any(os.path.exists(k) for k in keys)
+    assert netns.list_netns(os.path.join(cfg.run_dir, "netns")) == []
+    assert os.listdir(os.path.join(cfg.run_dir, "sandboxes")) == []
+    assert ctl.store.list("network") == ctl.store.list("endpoint") == ctl.store.list("sandbox") == []
+    for obj in (sbs[0], eps[0], net):             # teardown is idempotent
+        obj.delete()
+
+
+def test_hosts_and_resolv_conf(ctl):
+    net = ctl.new_network("bridge", "dns", ipam={"ipv4": [{"subnet": "10.65.0.0/24"}]})
+    ep = net.create_endpoint("web", aliases=("www", "api"))
+    sb = ctl.new_sandbox("web", hostname="web1", domainname="corp.example",
+                         extra_hosts=[("db", "10.65.0.200"), "cache:10.65.0.201"],
+                         dns_options=["ndots:5"])
+    ep.join(sb)
+    hosts = open(sb.hosts_path).read().splitlines()
+    assert hosts[0] == "127.0.0.1\tlocalhost"
+    assert "10.65.0.2\tweb1.corp.example web1 www api" in hosts
+    assert hosts[-2:] == ["10.65.0.200\tdb", "10.65.0.201\tcache"]
+    # The host's resolvers without loopback ones; the sandbox's own options.
+    assert open(sb.resolv_conf_path).read() == (
+        "nameserver 192.0.2.53\nsearch example.org\noptions ndots:5\n")
+    own = ctl.new_sandbox("own", dns=["198.51.100.1"], dns_search=["a.example"])
+    assert open(own.resolv_conf_path).read() == "nameserver 198.51.100.1\nsearch a.example\noptions ndots:2\n"
+    assert not [f for f in os.listdir(sb.dir) if f.startswith(".")]   # no temporaries left
+
+
+def test_restore_after_restart(cfg, host):
+    c = Controller(cfg)
+    net = c.new_network("bridge", "keep", ipam={"ipv4": [{"subnet": "10.66.0.0/24"}]})
+    eps = [net.create_endpoint(f"e{i}") for i in range(3)]
+    sb = c.new_sandbox("c0", hostname="h")
+    eps[0].join(sb)
+    eps[1].delete()
+    ids = (net.id, eps[0].id, sb.id)
+    c.stop()
+    c2 = Controller(cfg)
+    try:
+        n2 = c2.network("keep")
+        assert n2.id == ids[0] and sorted(e.name for e in n2.endpoints()) == ["e0", "e2"]
+        e0 = n2.endpoint_by_name("e0")
+        assert e0.sandbox_id == ids[2] and e0.ifname == "eth0" and e0.ipv4 == "10.66.0.2/24"
+        assert c2.sandbox_by_container("c0").key == sb.key
+        # IPAM restored: the freed .3 comes back first, .2 and .4 stay taken.
+        assert n2.create_endpoint("e3").ipv4 == "10.66.0.3/24"
+        assert n2.create_endpoint("e4").ipv4 == "10.66.0.5/24"
+        assert c2.network_by_id(ids[0][:6]) is n2
+        # A lost bridge is re-created at start.
+        with RouteSocket(host) as r:
+            r.link_del(n2.driver_state["bridge_name"])
+        c2.stop()
+        c3 = Controller(cfg)
+        n3 = c3.network("keep")
+        assert n3.driver_state["bridge_name"] in host_links(host)
+        c3.stop()
+    finally:
+        if not c2.store._db:
+            pass
+
+
+CRASH_SCRIPT = textwrap.dedent("""
+    import sys
+    from libnet import Config, Controller
+    cfg = Config(data_dir=sys.argv[1], run_dir=sys.argv[2], netns=sys.argv[3],
+                 resolv_conf_source="/dev/null")
+    c = Controller(cfg)
+    net = c.network("crash") if [n for n in c.networks() if n.name == "crash"] else \\
+        c.new_network("bridge", "crash", ipam={"ipv4": [{"subnet": "10.67.0.0/24"}]})
+    step = sys.argv[4]
+    if step == "network":
+        c.new_network("bridge", "second", ipam={"ipv4": [{"subnet": "10.67.1.0/24"}]})
+    sb = c.new_sandbox("victim")
+    ep = net.create_endpoint("victim")
+    ep.join(sb)
+    print("survived")
+""")
+
+
+@pytest.mark.parametrize("failpoint", ["join.before_commit", "sandbox.before_commit",
+                                       "network.before_commit"])
+def test_crash_between_kernel_and_store_leaks_nothing(cfg, host, tmp_path, failpoint):
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH_SCRIPT)
+    # First run: set up the network cleanly, so only the step under test dies.
+    c = Controller(cfg)
+    c.new_network("bridge", "crash", ipam={"ipv4": [{"subnet": "10.67.0.0/24"}]})
+    c.stop()
+    baseline = host_links(host)
+    env = dict(os.environ, LIBNET_FAILPOINT=failpoint)
+    step = "network" if failpoint.startswith("network") else "join"
+    r = subprocess.run([sys.executable, str(script), cfg.data_dir, cfg.run_dir, cfg.netns, step],
+                       env=env, capture_output=True, text=True)
+    assert r.returncode == -9, r.stderr          # SIGKILL at the failpoint
+    assert "survived" not in r.stdout
+    nsdir = os.path.join(cfg.run_dir, "netns")
+    leaked_links = set(host_links(host)) - set(baseline)
+    leaked_ns = netns.list_netns(nsdir)
+    # The crash left kernel objects the store does not know about.
+    if failpoint == "sandbox.before_commit":
+        assert len(leaked_ns) == 1
+    else:
+        assert leaked_links
+    c2 = Controller(cfg)                         # the restart reconciles
+    try:
+        assert [n.name for n in c2.networks()] == ["crash"]
+        net = c2.network("crash")
+        if failpoint == "join.before_commit":
+            # The sandbox and the endpoint were committed; the join was not.
+            (sb,) = c2.sandboxes()
+            (ep,) = net.endpoints()
+            assert ep.sandbox_id is None and sb.endpoints() == []
+            assert [l["ifname"] for l in ip_json(Ns(sb.key), "link")] == ["lo"]
+            assert netns.list_netns(nsdir) == [os.path.basename(sb.key)]
+            assert wait_links_gone(host, list(leaked_links))
+            ep.join(sb)                          # and it can join now
+            assert ep.ipv4 == "10.67.0.2/24"
+            return
+        else:
+            assert c2.sandboxes() == [] and net.endpoints() == []
+            assert netns.list_netns(nsdir) == []
+            assert net.create_endpoint("again").ipv4 == "10.67.0.2/24"
+        assert wait_links_gone(host, list(leaked_links))
+    finally:
+        c2.stop()
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def snapshot(ctl, host):
+    return (host_links(host), [l["addr_info"] for l in ip_json(host, "addr")],
+            [(r.kind, r.id, r.data) for k in ("network", "endpoint", "sandbox")
+             for r in ctl.store.list(k)],
+            sorted(os.listdir(ctl.netns_dir)) if os.path.isdir(ctl.netns_dir) else [])
+
+
+def test_bad_input_changes_nothing(ctl, host):
+    net = ctl.new_network("bridge", "base", ipam={"ipv4": [{"subnet": "10.68.0.0/29"}]})
+    taken = net.create_endpoint("taken", ipv4_address="10.68.0.2")
+    before = snapshot(ctl, host)
+    cases = [
+        (ConflictError, lambda: ctl.new_network("bridge", "base")),
+        (ConflictError, lambda: ctl.new_network("bridge", "overlap",
+                                                ipam={"ipv4": [{"subnet": "10.68.0.0/24"}]})),
+        (InvalidParameterError, lambda: ctl.new_network("bridge", "cidr",
+                                                        ipam={"ipv4": [{"subnet": "10.68.300.0/24"}]})),
+        (InvalidParameterError, lambda: ctl.new_network("bridge", "gw",
+                                                        ipam={"ipv4": [{"subnet": "10.69.0.0/24",
+                                                                        "gateway": "10.70.0.1"}]})),
+        (NotFoundError, lambda: ctl.new_network("nosuchdriver", "x")),
+        (InvalidParameterError, lambda: ctl.new_network("bridge", "opt", bogus=1)),
+        (InvalidParameterError, lambda: ctl.new_network("bridge", "dopt", driver_opts={"bogus": 1})),
+        (InvalidParameterError, lambda: ctl.new_network("bridge", "bn",
+                                                        driver_opts={"bridge_name": "way-too-long-bridge"})),
+        (ConflictError, lambda: net.create_endpoint("taken")),
+        (InvalidParameterError, lambda: net.create_endpoint("out", ipv4_address="10.99.0.2")),
+        (ConflictError, lambda: net.create_endpoint("dup", ipv4_address="10.68.0.2")),
+        (InvalidParameterError, lambda: net.create_endpoint("badmac", mac_address="zz")),
+        (InvalidParameterError, lambda: net.create_endpoint("badopt", nonsense=True)),
+        (InvalidParameterError, lambda: ctl.new_sandbox("c", hostname="bad host")),
+        (InvalidParameterError, lambda: ctl.new_sandbox("c", nope=1)),
+    ]
+    for exc, fn in cases:
+        with pytest.raises(exc):
+            fn()
+        assert snapshot(ctl, host) == before, fn
+    # A pool runs out: /29 has 6 usable addresses, the gateway and .2 taken.
+    eps = [net.create_endpoint(f"fill{i}") for i in range(4)]
+    full = snapshot(ctl, host)
+    with pytest.raises(UnavailableError):
+        net.create_endpoint("one-too-many")
+    assert snapshot(ctl, host) == full
+    with pytest.raises(ForbiddenError):
+        net.delete()                              # it has endpoints
+    sb = ctl.new_sandbox("j")
+    taken.join(sb)
+    with pytest.raises(ForbiddenError):
+        taken.join(sb)
+    with pytest.raises(ForbiddenError):
+        taken.delete()                            # joined
+    with pytest.raises(InvalidParameterError):
+        eps[0].join(sb, bogus=1)
+
+
+def test_lookups_and_walkers(ctl):
+    a = ctl.new_network("bridge", "alpha", ipam={"ipv4": [{"subnet": "10.71.0.0/24"}]})
+    ctl.new_network("null", "none")
+    ctl.new_network("host", "host")
+    assert ctl.network("alpha") is a and ctl.network(a.id[:8]) is a
+    with pytest.raises(NotFoundError):
+        ctl.network("missing")
+    assert ctl.walk_networks(lambda n: n.driver_name == "null").name == "none"
+    ep = a.create_endpoint("x")
+    assert a.endpoint_by_id(ep.id[:10]) is ep and a.endpoint_by_name("x") is ep
+    sb = ctl.new_sandbox("cid")
+    assert ctl.sandbox_by_container("cid") is sb and ctl.sandbox_by_id(sb.id[:7]) is sb
+    assert a.info()["ipam"]["config"][0] == {"subnet": "10.71.0.0/24", "ip_range": None,
+                                             "gateway": "10.71.0.1", "aux_addresses": {}}
+    assert ep.driver_info()["com.docker.network.endpoint.macaddress"] == ep.mac
+
+
+def test_null_and_host_networks(ctl, host):
+    none = ctl.new_network("null", "none")
+    sb = ctl.new_sandbox("isolated")
+    ep = none.create_endpoint("n")
+    ep.join(sb)
+    assert [l["ifname"] for l in ip_json(Ns(sb.key), "link")] == ["lo"]
+    hostnet = ctl.new_network("host", "host")
+    hsb = ctl.new_sandbox("hostly", use_host_netns=True)
+    assert os.stat(hsb.key).st_ino == os.stat(host.path).st_ino
+    hep = hostnet.create_endpoint("h")
+    hep.join(hsb)
+    with pytest.raises(ForbiddenError):
+        hostnet.create_endpoint("h2").join(sb)    # a host endpoint needs a host sandbox
+    hsb.delete()
+    assert os.path.exists(host.path)              # the host namespace is not ours to delete
+
+
+def test_existing_namespace_and_existing_bridge(ctl, host, make_ns):
+    ext = make_ns("external")
+    with RouteSocket(host) as r:
+        r.link_add("mybr", "bridge")
+    net = ctl.new_network("bridge", "pre", driver_opts={"com.docker.network.bridge.name": "mybr"},
+                          ipam={"ipv4": [{"subnet": "10.72.0.0/24"}]})
+    assert net.driver_state["created_bridge"] is False
+    sb = ctl.new_sandbox("ext", netns_path=ext.path)
+    ep = net.create_endpoint("e")
+    ep.join(sb)
+    assert "eth0" in {l["ifname"] for l in ip_json(ext, "link")}
+    sb.delete()
+    assert os.path.exists(ext.path)               # not ours: kept
+    ep.delete()
+    net.delete()
+    assert "mybr" in host_links(host)             # pre-existing: kept

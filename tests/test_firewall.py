@@ -1,0 +1,397 @@
+"""NftFirewall against the real kernel, with real traffic between namespaces
+this module creates (never the caller's own):
+
+    outside 10.9.0.2 --veth-- up0 10.9.0.1, 10.9.0.3   "host"
+                                 br0 172.20.0.1/16  c1 .2, c2 .3        net A (masquerade, ICC)
+                                 br1 172.21.0.1/16  c3 .2               net B (masquerade off)
+                                 br2 172.22.0.1/16  c4 .2               net C (internal)
+                                 br3 172.23.0.1/16  c5 .2, c6 .3        net D (ICC off)
+
+"outside" routes 172.21.0.0/16 via the host (so net B, unmasqueraded, is
+reachable back).  Servers answer each connection with the peer address they
+saw, so a test can tell NAT from no NAT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+
+import pytest
+
+from libnet import netns
+from libnet.errors import ConflictError, InvalidParameterError, NotFoundError
+from libnet.firewall import (ANY4, FirewallNetwork, NftFirewall, PortMapping, PublishRequest)
+from libnet.netlink import RouteSocket
+from libnet.options import PortBinding
+
+from nft_support import list_ruleset, need_nft
+
+pytestmark = need_nft
+
+NET_A = FirewallNetwork("net-a", "br0", ("172.20.0.0/16",))
+NET_B = FirewallNetwork("net-b", "br1", ("172.21.0.0/16",), masquerade=False)
+NET_C = FirewallNetwork("net-c", "br2", ("172.22.0.0/16",), internal=True)
+NET_D = FirewallNetwork("net-d", "br3", ("172.23.0.0/16",), icc=False)
+
+CONTAINERS = {  # name: (bridge, address, gateway)
+    "c1": ("br0", "172.20.0.2", "172.20.0.1"),
+    "c2": ("br0", "172.20.0.3", "172.20.0.1"),
+    "c3": ("br1", "172.21.0.2", "172.21.0.1"),
+    "c4": ("br2", "172.22.0.2", "172.22.0.1"),
+    "c5": ("br3", "172.23.0.2", "172.23.0.1"),
+    "c6": ("br3", "172.23.0.3", "172.23.0.1"),
+}
+
+
+class Topo:
+    def __init__(self, stack, tmp):
+        run_dir = str(tmp / "netns")
+        self.ns = {}
+        for name in ["host", "outside", *CONTAINERS]:
+            ns = netns.create(name, run_dir=run_dir)
+            stack.callback(netns.delete, name, run_dir=run_dir)
+            stack.callback(ns.close)
+            self.ns[name] = ns
+        host = self.ns["host"]
+        with RouteSocket(host) as h:
+            h.link_set("lo", up=True)
+            for i, br in enumerate(("br0", "br1", "br2", "br3")):
+                h.link_add(br, "bridge", up=True)
+                h.addr_add(br, f"172.{20 + i}.0.1/16")
+            h.link_add_veth("up0", "eth0", peer_netns=self.ns["outside"], up=True)
+            h.addr_add("up0", "10.9.0.1/24")
+            h.addr_add("up0", "10.9.0.3/24")
+            for name, (br, _, _) in CONTAINERS.items():
+                h.link_add_veth(f"v-{name}", "eth0", peer_netns=self.ns[name], master=br,
+                                up=True)
+        with RouteSocket(self.ns["outside"]) as r:
+            r.link_set("lo", up=True)
+            r.link_set("eth0", up=True)
+            r.addr_add("eth0", "10.9.0.2/24")
+            r.route_add("172.21.0.0/16", gateway="10.9.0.1")
+        for name, (_, addr, gw) in CONTAINERS.items():
+            with RouteSocket(self.ns[name]) as r:
+                r.link_set("lo", up=True)
+                r.link_set("eth0", up=True)
+                r.addr_add("eth0", f"{addr}/16")
+                r.route_add("default", gateway=gw)
+        self.fw = NftFirewall(host)
+        stack.callback(self.fw.close)
+        self.fw.ensure()
+        for n in (NET_A, NET_B, NET_C, NET_D):
+            self.fw.add_network(n)
+        self.servers: list[socket.socket] = []
+        stack.callback(lambda: [s.close() for s in self.servers])
+
+    # -- traffic helpers
+    def tcp_server(self, ns, addr, port):
+        with netns.enter(self.ns[ns]):
+            s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, port))
+        s.listen(64)
+        self.servers.append(s)
+
+        def serve():
+            while True:
+                try:
+                    c, peer = s.accept()
+                except OSError:
+                    return
+                with c:
+                    c.sendall(f"{ns}:{port} sees {peer[0]}".encode())
+        threading.Thread(target=serve, daemon=True).start()
+        return s
+
+    def udp_server(self, ns, addr, port):
+        with netns.enter(self.ns[ns]):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((addr, port))
+        self.servers.append(s)
+
+        def serve():
+            while True:
+                try:
+                    data, peer = s.recvfrom(100)
+                    s.sendto(f"{ns}:{port} sees {peer[0]}".encode(), peer)
+                except OSError:
+                    return
+        threading.Thread(target=serve, daemon=True).start()
+        return s
+
+    def tcp(self, ns, addr, port, timeout=2.0) -> str:
+        with netns.enter(self.ns[ns]):
+            c = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+        with c:
+            c.settimeout(timeout)
+            c.connect((addr, port))
+            return c.recv(100).decode()
+
+    def udp(self, ns, addr, port, timeout=2.0) -> str:
+        with netns.enter(self.ns[ns]):
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with c:
+            c.settimeout(timeout)
+            c.sendto(b"ping", (addr, port))
+            return c.recv(100).decode()
+
+    def blocked(self, ns, addr, port) -> bool:
+        try:
+            self.tcp(ns, addr, port, timeout=0.5)
+        except (TimeoutError, ConnectionRefusedError, OSError):
+            return True
+        return False
+
+
+@pytest.fixture(scope="module")
+def topo(tmp_path_factory):
+    with contextlib.ExitStack() as stack:
+        t = Topo(stack, tmp_path_factory.mktemp("fw"))
+        for port in (80, 90, 91, 92, 443):
+            t.tcp_server("c1", "0.0.0.0", port)
+        t.udp_server("c1", "0.0.0.0", 53)
+        t.tcp_server("c2", "0.0.0.0", 80)
+        t.tcp_server("c6", "0.0.0.0", 80)
+        t.tcp_server("c1", "0.0.0.0", 7000)
+        t.tcp_server("outside", "0.0.0.0", 9999)
+        yield t
+
+
+def req(ep, ip, *bindings, net="net-a"):
+    return PublishRequest(ep, net, ip, None, tuple(bindings))
+
+
+@pytest.fixture
+def c1_ports(topo):
+    got = topo.fw.publish(req("ep-c1", "172.20.0.2",
+                              PortBinding("tcp", 80, host_port=8080),
+                              PortBinding("udp", 53, host_port=5353),
+                              PortBinding("tcp", 90, host_port=9000, port_end=92),
+                              PortBinding("tcp", 443, host_ip="10.9.0.3", host_port=8443)))
+    yield got
+    topo.fw.unpublish(got)
+
+
+def test_publish_returns_the_mappings(topo, c1_ports):
+    assert sorted(c1_ports) == sorted([
+        PortMapping("tcp", ANY4, 8080, "172.20.0.2", 80),
+        PortMapping("udp", ANY4, 5353, "172.20.0.2", 53),
+        PortMapping("tcp", ANY4, 9000, "172.20.0.2", 90),
+        PortMapping("tcp", ANY4, 9001, "172.20.0.2", 91),
+        PortMapping("tcp", ANY4, 9002, "172.20.0.2", 92),
+        PortMapping("tcp", "10.9.0.3", 8443, "172.20.0.2", 443)])
+    assert {m.endpoint_id for m in c1_ports} == {"ep-c1"}
+    assert topo.fw.programmed() == tuple(sorted(c1_ports))
+
+
+def test_from_outside_tcp_and_udp_source_kept(topo, c1_ports):
+    assert topo.tcp("outside", "10.9.0.1", 8080) == "c1:80 sees 10.9.0.2"
+    assert topo.udp("outside", "10.9.0.1", 5353) == "c1:53 sees 10.9.0.2"
+
+
+def test_from_the_host_via_localhost_and_own_address(topo, c1_ports):
+    assert topo.tcp("host", "127.0.0.1", 8080).startswith("c1:80 sees 172.20.0.1")
+    assert topo.tcp("host", "10.9.0.1", 8080).startswith("c1:80 sees")
+
+
+def test_hairpin_from_a_container_on_the_same_bridge(topo, c1_ports):
+    # c2 -> host address -> c1, masqueraded so c1 answers through the host
+    assert topo.tcp("c2", "10.9.0.1", 8080) == "c1:80 sees 172.20.0.1"
+    assert topo.tcp("c2", "172.20.0.1", 8080) == "c1:80 sees 172.20.0.1"
+
+
+def test_range_and_specific_host_ip(topo, c1_ports):
+    for host_port, port in ((9000, 90), (9001, 91), (9002, 92)):
+        assert topo.tcp("outside", "10.9.0.1", host_port).startswith(f"c1:{port} ")
+    assert topo.tcp("outside", "10.9.0.3", 8443).startswith("c1:443 ")
+    with pytest.raises(ConnectionRefusedError):
+        topo.tcp("outside", "10.9.0.1", 8443)
+
+
+def test_unpublish_stops_forwarding(topo):
+    got = topo.fw.publish(req("ep-x", "172.20.0.2", PortBinding("tcp", 80, host_port=8181)))
+    assert topo.tcp("outside", "10.9.0.1", 8181).startswith("c1:80")
+    topo.fw.unpublish(got)
+    topo.fw.unpublish(got)      # idempotent
+    with pytest.raises(ConnectionRefusedError):
+        topo.tcp("outside", "10.9.0.1", 8181)
+    assert topo.fw.programmed() == ()
+
+
+def test_same_port_on_two_host_ips_and_dual_families(topo):
+    got = topo.fw.publish(req("ep-y", "172.20.0.2",
+                              PortBinding("tcp", 80, host_ip="10.9.0.1", host_port=8282),
+                              PortBinding("tcp", 443, host_ip="10.9.0.3", host_port=8282)))
+    try:
+        assert topo.tcp("outside", "10.9.0.1", 8282).startswith("c1:80 ")
+        assert topo.tcp("outside", "10.9.0.3", 8282).startswith("c1:443 ")
+    finally:
+        topo.fw.unpublish(got)
+
+
+def test_ephemeral_ports_from_the_kernel_range(topo):
+    with netns.enter(topo.ns["host"]):
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = map(int, f.read().split())
+    got = topo.fw.publish(req("ep-e", "172.20.0.2", PortBinding("tcp", 80),
+                              PortBinding("tcp", 90, port_end=91)))
+    try:
+        ports = [m.host_port for m in got]
+        assert len(set(ports)) == 3 and all(lo <= p <= hi for p in ports)
+        assert topo.tcp("outside", "10.9.0.1", ports[0]).startswith("c1:80 ")
+    finally:
+        topo.fw.unpublish(got)
+
+
+def test_host_range_with_one_container_port_takes_the_first_free(topo, c1_ports):
+    got = topo.fw.publish(req("ep-r", "172.20.0.3",
+                              PortBinding("tcp", 80, host_port=8080, host_port_end=8090)))
+    try:
+        assert [m.host_port for m in got] == [8081]
+        assert topo.tcp("outside", "10.9.0.1", 8081) == "c2:80 sees 10.9.0.2"
+    finally:
+        topo.fw.unpublish(got)
+
+
+# -- bridge policy -------------------------------------------------------------
+
+def test_icc_on_allows_and_icc_off_blocks_container_to_container(topo):
+    assert topo.tcp("c1", "172.20.0.3", 80).startswith("c2:80")
+    assert topo.blocked("c5", "172.23.0.3", 80)
+
+
+def test_isolation_between_networks(topo):
+    assert topo.blocked("c3", "172.20.0.2", 7000)
+    assert topo.blocked("c5", "172.20.0.2", 7000)
+
+
+def test_internal_network_reaches_nothing_outside(topo):
+    assert topo.blocked("c4", "10.9.0.2", 9999)
+    assert topo.blocked("c4", "172.20.0.2", 7000)
+
+
+def test_masquerade_on_rewrites_and_off_keeps_the_source(topo):
+    assert topo.tcp("c1", "10.9.0.2", 9999) == "outside:9999 sees 10.9.0.1"
+    assert topo.tcp("c3", "10.9.0.2", 9999) == "outside:9999 sees 172.21.0.2"
+
+
+def test_snat_to_a_fixed_host_address(topo):
+    snat = FirewallNetwork("net-a", "br0", ("172.20.0.0/16",), snat_ipv4="10.9.0.3")
+    topo.fw.add_network(snat)
+    try:
+        assert topo.tcp("c1", "10.9.0.2", 9999) == "outside:9999 sees 10.9.0.3"
+    finally:
+        topo.fw.add_network(NET_A)
+    assert topo.tcp("c1", "10.9.0.2", 9999) == "outside:9999 sees 10.9.0.1"
+
+
+def test_no_direct_routing_into_a_masqueraded_network(topo):
+    with RouteSocket(topo.ns["outside"]) as r:
+        r.route_add("172.20.0.0/16", gateway="10.9.0.1")
+        try:
+            assert topo.blocked("outside", "172.20.0.2", 7000)
+        finally:
+            r.route_del("172.20.0.0/16", gateway="10.9.0.1")
+
+
+# -- bad input: a clear error and nothing applied -----------------------------
+
+def _unchanged(topo, call, exc, match):
+    before = (list_ruleset(topo.ns["host"]), topo.fw.programmed())
+    with pytest.raises(exc, match=match):
+        call()
+    assert (list_ruleset(topo.ns["host"]), topo.fw.programmed()) == before
+
+
+def test_port_already_published_by_libnet(topo, c1_ports):
+    _unchanged(topo, lambda: topo.fw.publish(req(
+        "ep-2", "172.20.0.3", PortBinding("tcp", 81, host_port=7777),
+        PortBinding("tcp", 80, host_port=8080))),
+        ConflictError, r"port tcp 0.0.0.0:8080 is already published by libnet")
+    # a specific address against the same port on every address, and back
+    _unchanged(topo, lambda: topo.fw.publish(req(
+        "ep-2", "172.20.0.3", PortBinding("tcp", 80, host_ip="10.9.0.1", host_port=8080))),
+        ConflictError, "8080")
+    _unchanged(topo, lambda: topo.fw.publish(req(
+        "ep-2", "172.20.0.3", PortBinding("tcp", 80, host_port=8443))),
+        ConflictError, "8443")
+    # the same key twice in one request
+    _unchanged(topo, lambda: topo.fw.publish(req(
+        "ep-2", "172.20.0.3", PortBinding("udp", 1, host_port=6000),
+        PortBinding("udp", 2, host_port=6000))), ConflictError, "6000")
+
+
+def test_port_held_by_a_listening_socket_of_the_host(topo):
+    with netns.enter(topo.ns["host"]):
+        s = socket.socket()
+    with s:
+        s.bind(("0.0.0.0", 6543))
+        s.listen(1)
+        _unchanged(topo, lambda: topo.fw.publish(req(
+            "ep-3", "172.20.0.3", PortBinding("tcp", 80, host_port=6543))),
+            ConflictError, r"tcp 0.0.0.0:6543 is held by a socket of the host")
+        # udp on the same number is free
+        got = topo.fw.publish(req("ep-3", "172.20.0.3", PortBinding("udp", 80, host_port=6543)))
+        topo.fw.unpublish(got)
+
+
+def test_invalid_protocol_and_ranges(topo):
+    with pytest.raises(InvalidParameterError, match="protocol"):
+        PortBinding("icmp", 80)
+
+    class Fake:
+        proto, port, host_ip, host_port, port_end, host_port_end = "gre", 80, None, 0, None, None
+
+    _unchanged(topo, lambda: topo.fw.publish(PublishRequest(
+        "ep-4", "net-a", "172.20.0.3", None, (Fake(),))), InvalidParameterError, "gre")
+    _unchanged(topo, lambda: topo.fw.publish(req(
+        "ep-4", "172.20.0.3", PortBinding("tcp", 80, port_end=85, host_port=7000,
+                                          host_port_end=7002))),
+        InvalidParameterError, "differ in length")
+    _unchanged(topo, lambda: topo.fw.publish(req(
+        "ep-4", "172.20.0.3", PortBinding("tcp", 80, port_end=90, host_port=65530))),
+        InvalidParameterError, "range")
+
+
+def test_host_ip_not_on_the_host(topo):
+    _unchanged(topo, lambda: topo.fw.publish(req(
+        "ep-5", "172.20.0.3", PortBinding("tcp", 80, host_port=7100),
+        PortBinding("tcp", 80, host_ip="10.9.0.77", host_port=7101))),
+        InvalidParameterError, "10.9.0.77 is not an address of the host")
+
+
+def test_unknown_network(topo):
+    with pytest.raises(NotFoundError):
+        topo.fw.publish(req("ep-6", "172.20.0.3", PortBinding("tcp", 80), net="nope"))
+
+
+# -- reconcile at start ---------------------------------------------------------
+
+def test_reconcile_removes_stale_and_adds_missing(topo, tmp_path):
+    got = topo.fw.publish(req("ep-7", "172.20.0.2", PortBinding("tcp", 80, host_port=8500),
+                              PortBinding("tcp", 90, host_port=8501)))
+    # a second firewall object (a restarted controller) sees the kernel's state
+    fresh = NftFirewall(topo.ns["host"])
+    try:
+        fresh.ensure()
+        assert fresh.programmed() == tuple(sorted(got))
+        keep = got[0]
+        missing = PortMapping("tcp", ANY4, 8502, "172.20.0.2", 91)
+        dup = PortMapping("tcp", "10.9.0.1", 8500, "172.20.0.3", 80)
+        rep = fresh.reconcile([keep, missing, dup])
+        assert rep.stale == (got[1],) and rep.missing == (missing,) and rep.conflicts == (dup,)
+        assert fresh.programmed() == tuple(sorted([keep, missing]))
+        assert topo.tcp("outside", "10.9.0.1", 8502).startswith("c1:91 ")
+        fresh.unpublish([keep, missing])
+    finally:
+        fresh.close()
+        topo.fw.ensure()      # re-read the index the other object changed
+
+
+def test_ensure_is_idempotent(topo):
+    before = list_ruleset(topo.ns["host"])
+    topo.fw.ensure()
+    topo.fw.add_network(NET_A)
+    assert list_ruleset(topo.ns["host"]) == before

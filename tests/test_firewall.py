@@ -331,7 +331,7 @@ def test_port_held_by_a_listening_socket_of_the_host(topo):
         s.listen(1)
         _unchanged(topo, lambda: topo.fw.publish(req(
             "ep-3", "172.20.0.3", PortBinding("tcp", 80, host_port=6543))),
-            ConflictError, r"tcp 0.0.0.0:6543 is held by a socket of the host")
+            ConflictError, r"port tcp 0.0.0.0:6543 is held by a socket of the host")
         # udp on the same number is free
         got = topo.fw.publish(req("ep-3", "172.20.0.3", PortBinding("udp", 80, host_port=6543)))
         topo.fw.unpublish(got)

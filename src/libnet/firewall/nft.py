@@ -10,8 +10,8 @@ kernel's EEXIST on an exclusive element add is the backstop (a key can never
 be programmed twice, and never shadowed by an earlier rule).
 
 Host-side facts are read in the host namespace, never by a process: the
-ephemeral range from net.ipv4.ip_local_port_range, sockets from
-/proc/thread-self/net/{tcp,tcp6,udp,udp6,sctp/eps}, local addresses by an
+ephemeral range from net.ipv4.ip_local_port_range, sockets by a bind test
+(portmap.port_in_use), local addresses by an
 RTM_GETADDR dump.  Sysctls the layout relies on are written through
 ``libnet.sysctl`` in the host namespace: ip_forward (ensure), route_localnet
 on the bridge (add_network: localhost reaches published ports, as the kernel
@@ -29,7 +29,7 @@ from .. import sysctl
 from ..errors import ConflictError, InvalidParameterError, NotFoundError, UnavailableError
 from ..netlink import Element, NftSocket, RouteSocket, Verdict
 from ..netlink.nft import Set
-from ..portmap import PortIndex, bound_ports, local_port_range, socket_conflict
+from ..portmap import PortIndex, local_port_range, port_in_use
 from . import layout as L
 from .api import (ANY4, ANY6, Firewall, FirewallNetwork, PortMapping, PublishRequest,
                   Reconciliation)
@@ -334,7 +334,6 @@ class NftFirewall(Firewall):
         """Every mapping of ``req``, validated and with host ports chosen; raises
         before anything is programmed."""
         rng = self._port_range or local_port_range(self._netns)
-        bound = bound_ports(self._netns) if self._check_sockets else set()
         local: set[str] | None = None
         pending = PortIndex()
         out: list[PortMapping] = []
@@ -344,9 +343,8 @@ class NftFirewall(Firewall):
                 proto, host_ip, port)
             if held is not None:
                 return f"already published by libnet ({held})"
-            sock = socket_conflict(bound, proto, host_ip, port)
-            if sock is not None:
-                return f"held by a socket of the host ({sock[0]} {sock[1]}:{sock[2]})"
+            if self._check_sockets and port_in_use(self._netns, proto, host_ip, port):
+                return "held by a socket of the host (bind: address in use)"
             return None
 
         for b in req.bindings:

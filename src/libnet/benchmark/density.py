@@ -1,0 +1,590 @@
+"""The density benchmark: set up and tear down the networking of N
+containers, one after another, with libnet, its peers and the kernel's own
+cost, in one run; per-container latency, per phase, and how it scales.
+
+    unshare --net --mount libnet bench -n 1000
+    libnet bench -n 200 --systems libnet,kernel,netavark --plot density.png --json > out.json
+
+What one container is, for every system: a network namespace; a veth pair
+with its host end on a bridge and the other end as eth0 inside (address,
+loopback up, default route); 4 published TCP ports.  Containers are set up
+one after another (0, 1, ..., N-1), then torn down last first.  A bridge
+takes at most 1,023 ports, so every PER_NETWORK containers get a new
+network (bridge and /16).
+
+Scaling: the statistics "at n" are those of containers 0..n-1 of the run.
+Container k is set up with k others on the host and, as teardown is last
+in first out, torn down with k others too: exactly what a run of n
+containers would measure, so one run of the largest n gives every point.
+
+Safety: nothing touches the caller's network namespace.  Each system gets
+a private host namespace created here (``libnet.netns``), the peers run in
+it through ``nsenter --net=``, and everything lives under one run directory
+(``rundir.RunDir``) that an interrupted run cleans on its way out and a
+killed run's successor cleans before it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import signal
+import sys
+import time
+import traceback
+from typing import Any, Callable, Sequence
+
+from .. import netns
+from .peers import CNISystem, NaiveSystem, NetavarkSystem
+from .rundir import RunDir, RunInProgress, default_path
+from .systems import (PER_NETWORK, PORTS, Clock, Context, KernelSystem, LibnetSystem, System,
+                      spec)
+
+__all__ = ["main", "add_arguments", "run", "SYSTEMS", "percentiles", "evaluate_targets",
+           "render_table"]
+
+SYSTEMS: dict[str, Callable[[], System]] = {
+    "libnet": LibnetSystem,
+    "kernel": KernelSystem,
+    "netavark": NetavarkSystem,
+    "cni": CNISystem,
+    "naive": NaiveSystem,
+}
+DEFAULT_SYSTEMS = "libnet,kernel,netavark,cni,naive"
+DEFAULT_SCALING = (100, 500, 1000, 2000)
+MAX_CONTAINERS = 10_000   # host ports 20000 + 4 * i stay below 65536
+SETTLE_TIMEOUT = 120.0
+
+# The issue's targets: (name, system, reference, metric, op, bound).
+# "ratio" is time(system) / time(reference) at the same number of containers.
+TARGETS = [
+    ("setup p50: libnet >= 20x faster than netavark", "netavark", "libnet", "setup", ">=", 20.0),
+    ("setup p50: libnet >= 20x faster than CNI", "cni", "libnet", "setup", ">=", 20.0),
+    ("setup p50: libnet <= 1.5x the kernel's cost", "libnet", "kernel", "setup", "<=", 1.5),
+    ("teardown p50: libnet >= 20x faster than netavark", "netavark", "libnet", "teardown", ">=", 20.0),
+    ("teardown p50: libnet >= 20x faster than CNI", "cni", "libnet", "teardown", ">=", 20.0),
+    ("teardown p50: libnet <= 1.5x the kernel's cost", "libnet", "kernel", "teardown", "<=", 1.5),
+]
+P99_SCALING_BOUND = 2.0   # libnet's p99 at the largest n <= 2x its p99 at the smallest
+
+
+# ---------------------------------------------------------------------------- statistics
+
+def percentiles(values_s: Sequence[float]) -> dict[str, float] | None:
+    """p50, p90, p99, max, mean (milliseconds) by nearest rank."""
+    if not values_s:
+        return None
+    v = sorted(values_s)
+    n = len(v)
+
+    def rank(q: float) -> float:
+        return v[max(0, math.ceil(q * n) - 1)] * 1e3
+
+    return {"p50_ms": round(rank(0.50), 4), "p90_ms": round(rank(0.90), 4),
+            "p99_ms": round(rank(0.99), 4), "max_ms": round(v[-1] * 1e3, 4),
+            "mean_ms": round(sum(v) / n * 1e3, 4), "count": n}
+
+
+def _memory_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset VmHWM (Linux: writing 5 to clear_refs) so each system's peak is its own."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------- progress
+
+class Progress:
+    """One status line on stderr, rewritten in place (only on a terminal)."""
+
+    def __init__(self, enabled: bool, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and self.stream.isatty()
+        self._last = 0.0
+        self._width = 0
+
+    def update(self, system: str, stage: str, done: int, total: int, last_s: float,
+               force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.1 and done < total:
+            return
+        self._last = now
+        bar_w = 24
+        fill = int(bar_w * done / total) if total else bar_w
+        text = (f"{system:<9} {stage:<8} [{'#' * fill}{'.' * (bar_w - fill)}] "
+                f"{done}/{total}  last {last_s * 1e3:7.2f} ms")
+        self.stream.write("\r" + text.ljust(self._width))
+        self._width = len(text)
+        self.stream.flush()
+
+    def line(self, text: str) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+# ---------------------------------------------------------------------------- one system
+
+def _settle(host: netns.NetNS, timeout: float = SETTLE_TIMEOUT) -> float:
+    """Wait until the kernel has destroyed the torn-down containers' veths
+    (namespaces are destroyed asynchronously, in a workqueue under RTNL),
+    so the next system does not compete with that cleanup.  Returns the wait."""
+    from ..netlink import RouteSocket
+    t0 = time.monotonic()
+    with RouteSocket(host) as rs:
+        while any(link.kind == "veth" for link in rs.link_dump(kind="veth")):
+            if time.monotonic() - t0 > timeout:
+                break
+            time.sleep(0.05)
+    return time.monotonic() - t0
+
+
+def run_system(system: System, n: int, rundir: RunDir, progress: Progress,
+               live: list[Callable[[], None]]) -> dict[str, Any]:
+    """Set up n containers with ``system``, then tear them down last first."""
+    name = system.name
+    host = netns.create(f"host-{name}", rundir.sub("netns"))
+    ctx = Context(name, host, rundir.sub(name), rundir.sub(name, "netns"))
+    result: dict[str, Any] = {"status": "ok", "description": system.description,
+                              "phases_order": list(system.phases), "notes": ctx.notes}
+    setup_s: list[float] = []
+    teardown_s: list[float] = []
+    phases: dict[str, list[float]] = {p: [] for p in system.phases}
+    handles: list[Any] = []
+    started = interrupted = False
+
+    def abort() -> None:
+        # On Ctrl-C: the namespaces go with the run directory; only release
+        # the system's sockets so nothing keeps them alive.
+        if started:
+            try:
+                system.abort()
+            except Exception:
+                pass
+        host.close()
+
+    live.append(abort)
+    gc.collect()
+    rss_before = _memory_kb("VmRSS")
+    hwm_reset = _reset_peak_rss()
+    try:
+        system.start(ctx)
+        started = True
+        t_setup = time.perf_counter()
+        for i in range(n):
+            c = spec(i)
+            prep = system.prepare(c)
+            clock = Clock()
+            handles.append(system.setup(c, prep, clock))
+            end = clock.marks[-1][1] if clock.marks else time.perf_counter()
+            setup_s.append(end - clock.t0)
+            for p, d in clock.phases().items():
+                phases.setdefault(p, []).append(d)
+            progress.update(name, "setup", i + 1, n, setup_s[-1])
+        t_setup = time.perf_counter() - t_setup
+        rss_full = _memory_kb("VmRSS")
+        peak = _memory_kb("VmHWM") if hwm_reset else None
+        t_down = time.perf_counter()
+        while handles:
+            h = handles.pop()
+            t0 = time.perf_counter()
+            system.teardown(h)
+            teardown_s.append(time.perf_counter() - t0)
+            progress.update(name, "teardown", len(teardown_s), n, teardown_s[-1])
+        t_down = time.perf_counter() - t_down
+        teardown_s.reverse()          # index k: container k's teardown
+    except BaseException:
+        interrupted = True
+        raise
+    except Exception as e:
+        result.update(status="failed", error=f"{type(e).__name__}: {e}",
+                      traceback=traceback.format_exc(limit=4))
+        progress.line(f"{name}: FAILED after {len(setup_s)} containers: {e}")
+        while handles:                # undo what was set up, best effort
+            try:
+                system.teardown(handles.pop())
+            except Exception:
+                pass
+        t_setup = t_down = 0.0
+        rss_full = peak = None
+    finally:
+        if not interrupted:
+            if started:
+                try:
+                    system.stop()
+                except Exception as e:      # the host namespace goes anyway
+                    ctx.notes.append(f"stop: {type(e).__name__}: {e}")
+            live.remove(abort)
+    if result["status"] == "ok":
+        result["settle_s"] = round(_settle(host), 3)
+    host.close()
+    netns.delete(host)
+    time.sleep(0.2)
+
+    result.update({
+        "containers": len(setup_s) if result["status"] == "ok" else 0,
+        "setup": percentiles(setup_s),
+        "teardown": percentiles(teardown_s),
+        "phases": {p: percentiles(v) if v else None for p, v in phases.items()},
+        "total_setup_s": round(t_setup, 4),
+        "total_teardown_s": round(t_down, 4),
+        "total_s": round(t_setup + t_down, 4),
+        "containers_per_s": round(n / t_setup, 2) if t_setup else None,
+        "memory": {
+            "in_process": system.in_process,
+            "harness_rss_before_kb": rss_before,
+            "harness_rss_with_all_containers_kb": rss_full,
+            "harness_peak_rss_kb": peak,
+            "harness_rss_growth_kb": (rss_full - rss_before) if rss_full and rss_before else None,
+        },
+        "series_ms": {"setup": [round(x * 1e3, 4) for x in setup_s],
+                      "teardown": [round(x * 1e3, 4) for x in teardown_s]},
+    })
+    result.update(system.extra())
+    if not system.in_process:
+        result["memory"]["note"] = ("the peer's processes are not measured (a child's "
+                                    "ru_maxrss includes the harness it was forked from)")
+    return result
+
+
+def prefix_stats(result: dict[str, Any], n: int) -> dict[str, Any] | None:
+    """Statistics of containers 0..n-1 (see the module docstring)."""
+    series = result.get("series_ms") or {}
+    if len(series.get("setup", ())) < n or n <= 0:
+        return None
+    return {k: percentiles([x / 1e3 for x in series[k][:n]]) for k in ("setup", "teardown")}
+
+
+# ---------------------------------------------------------------------------- targets
+
+def evaluate_targets(results: dict[str, Any], scaling: Sequence[int]) -> list[dict[str, Any]]:
+    """Each of the issue's targets with its measured ratio and verdict
+    (None when a system is missing).  Ratios compare p50s at the same
+    number of containers (the smaller of the two systems')."""
+    systems = results["systems"]
+    out = []
+    for name, sysname, ref, metric, op, bound in TARGETS:
+        a, b = systems.get(sysname), systems.get(ref)
+        row: dict[str, Any] = {"target": name, "metric": f"{metric} p50", "op": op,
+                               "bound": bound, "ratio": None, "passed": None}
+        if a and b and a.get("status") == "ok" and b.get("status") == "ok":
+            n = min(a["containers"], b["containers"])
+            sa, sb = prefix_stats(a, n), prefix_stats(b, n)
+            if sa and sb and sa[metric] and sb[metric] and sb[metric]["p50_ms"] > 0:
+                ratio = sa[metric]["p50_ms"] / sb[metric]["p50_ms"]
+                row.update(ratio=round(ratio, 3), at_containers=n,
+                           passed=ratio >= bound if op == ">=" else ratio <= bound)
+        else:
+            missing = [s for s, r in ((sysname, a), (ref, b)) if not r or r.get("status") != "ok"]
+            row["why"] = f"not measured: {', '.join(missing)}"
+        out.append(row)
+    lib = systems.get("libnet")
+    pts = sorted(p for p in scaling if lib and lib.get("status") == "ok" and p <= lib["containers"])
+    for metric in ("setup", "teardown"):
+        row = {"target": f"{metric} p99: libnet's at the largest n <= "
+                         f"{P99_SCALING_BOUND:g}x at the smallest",
+               "metric": f"{metric} p99", "op": "<=", "bound": P99_SCALING_BOUND,
+               "ratio": None, "passed": None}
+        if len(pts) >= 2:
+            lo, hi = prefix_stats(lib, pts[0]), prefix_stats(lib, pts[-1])
+            ratio = hi[metric]["p99_ms"] / lo[metric]["p99_ms"]   # type: ignore[index]
+            row.update(ratio=round(ratio, 3), passed=ratio <= P99_SCALING_BOUND,
+                       at_containers=[pts[0], pts[-1]])
+            if pts[-1] < 2000 or pts[0] > 100:
+                row["why"] = f"measured at n={pts[0]} and n={pts[-1]} (the issue: 100 and 2,000)"
+        else:
+            row["why"] = "needs two scaling points with libnet"
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------------------- output
+
+def _ms(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if x >= 1000:
+        return f"{x / 1e3:.2f} s"
+    if x >= 10:
+        return f"{x:.1f} ms"
+    return f"{x:.2f} ms"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def render_table(results: dict[str, Any]) -> str:
+    """The summary a person reads: per system, per-container setup and
+    teardown p50/p99 and the ratio to libnet's; phases; scaling; targets."""
+    systems = results["systems"]
+    lib = systems.get("libnet") if (systems.get("libnet") or {}).get("status") == "ok" else None
+    out = [f"libnet density benchmark: up to {results['containers']} containers per system "
+           f"(n), {PORTS} published ports each; per-container latency, ratios at the same n"]
+    rows = []
+    skipped = []
+    for name, r in systems.items():
+        if r.get("status") != "ok":
+            skipped.append(f"  {name}: {r.get('status')}: {r.get('note') or r.get('error')}")
+            continue
+        ls = prefix_stats(lib, r["containers"]) if lib else None
+        def ratio(metric: str) -> str:
+            if not ls or not ls[metric] or not r[metric]:
+                return "-"
+            return f"{r[metric]['p50_ms'] / ls[metric]['p50_ms']:.1f}x"
+        mem = r["memory"]
+        if mem.get("in_process"):
+            m = mem.get("harness_rss_growth_kb")
+            pk = mem.get("harness_peak_rss_kb")
+            memtxt = (f"+{m / 1024:.1f} MiB held" if m is not None else "-") + (
+                f", peak {pk / 1024:.0f} MiB" if pk else "")
+        else:
+            memtxt = "(processes)"
+        rows.append((name, str(r["containers"]), _ms(r["setup"]["p50_ms"]),
+                     _ms(r["setup"]["p99_ms"]), ratio("setup"), _ms(r["teardown"]["p50_ms"]),
+                     _ms(r["teardown"]["p99_ms"]), ratio("teardown"),
+                     f"{r['containers_per_s']:.0f}" if r.get("containers_per_s") else "-",
+                     f"{r['total_s']:.1f} s", memtxt))
+    out.append(_table(("system", "n", "setup p50", "setup p99", "x libnet", "teardown p50",
+                       "teardown p99", "x libnet", "ctr/s", "total", "memory"), rows))
+    if skipped:
+        out.append("not measured:")
+        out += skipped
+
+    out.append("")
+    out.append("setup phases, p50 (p99):")
+    prow = []
+    for name, r in systems.items():
+        if r.get("status") != "ok":
+            continue
+        cells = []
+        for p in r["phases_order"]:
+            st = r["phases"].get(p)
+            cells.append(f"{p} {_ms(st['p50_ms'])} ({_ms(st['p99_ms'])})" if st
+                         else f"{p}: in join")
+        prow.append((name, "  ".join(cells)))
+    out.append(_table(("system", "phases"), prow))
+
+    scaling = results.get("scaling") or []
+    if len(scaling) > 1:
+        out.append("")
+        out.append("scaling: p50 / p99 of containers 0..n-1 (setup | teardown)")
+        srows = []
+        for name, r in systems.items():
+            if r.get("status") != "ok":
+                continue
+            cells = [name]
+            for n in scaling:
+                st = prefix_stats(r, n)
+                cells.append(f"{_ms(st['setup']['p50_ms'])}/{_ms(st['setup']['p99_ms'])} | "
+                             f"{_ms(st['teardown']['p50_ms'])}/{_ms(st['teardown']['p99_ms'])}"
+                             if st else "-")
+            srows.append(cells)
+        out.append(_table(("system", *[f"n={n}" for n in scaling]), srows))
+
+    out.append("")
+    out.append("targets (issue 6):")
+    trows = []
+    for t in results.get("targets", []):
+        verdict = "n/a" if t["passed"] is None else ("PASS" if t["passed"] else "FAIL")
+        trows.append((t["target"], "-" if t["ratio"] is None else f"{t['ratio']:.2f}x",
+                      verdict, t.get("why", "")))
+    out.append(_table(("target", "measured", "result", "note"), trows))
+    notes = [f"  {name}: {n}" for name, r in systems.items() for n in r.get("notes", [])]
+    if notes:
+        out.append("")
+        out.append("notes:")
+        out += notes
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------- the run
+
+def _host_facts() -> dict[str, Any]:
+    return {"kernel": platform.release(), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "python": platform.python_version()}
+
+
+def run(n: int, systems: Sequence[str], scaling: Sequence[int], run_dir: str | None = None,
+        progress: Progress | None = None, peer_containers: int | None = None) -> dict[str, Any]:
+    """Run the benchmark; the results as a JSON-able dict.  Raises
+    KeyboardInterrupt after cleaning up if interrupted.  ``peer_containers``
+    caps the systems that run processes (they take 0.1-0.5 s a container);
+    ratios to libnet are then taken at their n."""
+    progress = progress or Progress(False)
+    rundir = RunDir(run_dir)
+    leftovers = rundir.acquire()
+    if leftovers:
+        progress.line(f"removed {len(leftovers)} leftovers of an earlier run under {rundir.path}")
+    live: list[Callable[[], None]] = []
+    results: dict[str, Any] = {
+        "benchmark": "libnet density", "version": 1,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": _host_facts(), "containers": n, "ports_per_container": PORTS,
+        "containers_per_network": PER_NETWORK, "scaling": list(scaling),
+        "peer_containers": peer_containers,
+        "run_dir": rundir.path, "leftovers_removed": len(leftovers), "systems": {},
+    }
+    try:
+        for name in systems:
+            system = SYSTEMS[name]()
+            why = system.missing()
+            if why:
+                results["systems"][name] = {"status": "skipped", "note": why}
+                progress.line(f"{name}: skipped: {why}")
+                continue
+            count = n if system.in_process or not peer_containers else min(n, peer_containers)
+            r = run_system(system, count, rundir, progress, live)
+            results["systems"][name] = r
+            if r["status"] == "ok":
+                progress.line(f"{name:<9} setup p50 {_ms(r['setup']['p50_ms'])}  "
+                              f"teardown p50 {_ms(r['teardown']['p50_ms'])}  "
+                              f"({r['total_s']:.1f} s)")
+    except BaseException:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)   # let the cleanup finish
+        try:
+            progress.line(f"interrupted: cleaning up {rundir.path}")
+            for abort in reversed(live):
+                abort()
+            rundir.release()
+        finally:
+            signal.signal(signal.SIGINT, old)
+        raise
+    rundir.release()
+    results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results["targets"] = evaluate_targets(results, scaling)
+    return results
+
+
+def _csv_ints(text: str) -> list[int]:
+    try:
+        vals = [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+    if not vals or any(v <= 0 for v in vals):
+        raise argparse.ArgumentTypeError("numbers must be positive")
+    return sorted(set(vals))
+
+
+def _csv_systems(text: str) -> list[str]:
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [x for x in names if x not in SYSTEMS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown system(s) {', '.join(bad) or '(none)'}; known: {', '.join(SYSTEMS)}")
+    return list(dict.fromkeys(names))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-n", "--containers", type=int, default=None,
+                   help="containers per system (default 1000, or the largest --scaling point)")
+    p.add_argument("--systems", type=_csv_systems, default=_csv_systems(DEFAULT_SYSTEMS),
+                   help=f"comma-separated, in run order (default {DEFAULT_SYSTEMS})")
+    p.add_argument("--scaling", type=_csv_ints, default=None,
+                   help="container counts to report (and plot), e.g. 100,500,1000,2000; "
+                        "the run goes to the largest (default: 100,500,1000,2000 up to -n)")
+    p.add_argument("--peer-containers", type=int, default=None, metavar="M",
+                   help="at most M containers for the peers that run processes (netavark, "
+                        "cni, naive: 0.1-0.5 s each); ratios to libnet are taken at the same n")
+    p.add_argument("--json", action="store_true",
+                   help="print the results as JSON on stdout (the table goes to stderr)")
+    p.add_argument("-o", "--output", metavar="FILE", help="also write the JSON results to FILE")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="draw per-container latency against n for every system (needs matplotlib)")
+    p.add_argument("--run-dir", default=None,
+                   help=f"where the run keeps its state (default {default_path()}); "
+                        "cleaned at start and at exit")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+
+
+def command(args: argparse.Namespace) -> int:
+    """``libnet bench``: run, print the table (and JSON, plot)."""
+    if os.geteuid() != 0:
+        print("libnet bench: needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network "
+              "namespaces; run: sudo unshare --net --mount libnet bench", file=sys.stderr)
+        return 2
+    scaling = args.scaling
+    n = args.containers
+    if n is None:
+        n = max(scaling) if scaling else 1000
+    if n <= 0 or n > MAX_CONTAINERS:
+        print(f"libnet bench: -n must be in 1..{MAX_CONTAINERS}", file=sys.stderr)
+        return 2
+    if scaling is None:
+        scaling = sorted({p for p in DEFAULT_SCALING if p < n} | {n})
+    elif max(scaling) > n:
+        if args.containers is not None:
+            print(f"libnet bench: --scaling goes past -n {n}", file=sys.stderr)
+            return 2
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("libnet bench: --plot needs matplotlib (pip install 'libnet[plot]')",
+                  file=sys.stderr)
+            return 2
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
+    progress = Progress(not args.quiet)
+    try:
+        results = run(n, args.systems, scaling, args.run_dir, progress, args.peer_containers)
+    except RunInProgress as e:
+        print(f"libnet bench: {e}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("libnet bench: interrupted; everything it made was removed", file=sys.stderr)
+        return 130
+    table = render_table(results)
+    if args.json:
+        print(table, file=sys.stderr)
+        json.dump(results, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print(table)
+    if args.output:
+        with open(args.output, "w") as f:
+            json.dump(results, f, indent=1)
+    if args.plot:
+        from .plot import plot
+        plot(results, args.plot)
+        print(f"plot: {args.plot}", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="density", description=__doc__.split("\n\n")[0])
+    add_arguments(p)
+    return command(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The density benchmark harness (``libnet bench``): it runs with N=5 for
+each system present, its JSON parses and has the fields, it leaves nothing
+behind (run directory, namespace mounts, the caller's links and tables),
+and a run killed half-way is cleaned up by the next.
+
+The harness runs as a subprocess, as a user runs it; it makes its own host
+namespaces under the run directory given here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from libnet.benchmark.density import (SYSTEMS, evaluate_targets, percentiles, prefix_stats,
+                                      render_table)
+from libnet.benchmark.rundir import mounts_under
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="needs root (CAP_SYS_ADMIN) to create network namespaces")
+
+SETUP_FIELDS = {"p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms", "count"}
+
+
+def bench(run_dir: str, *args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "libnet.cli", "bench", "--run-dir", run_dir,
+                           "-q", *args], capture_output=True, text=True, timeout=120, **kw)
+
+
+def start(run_dir: str, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "libnet.cli", "bench", "--run-dir", run_dir,
+                             "-q", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def own_netns_state() -> tuple:
+    """The caller's links and nf_tables tables (the harness must not touch them)."""
+    from libnet.netlink import NftSocket, RouteSocket
+    with RouteSocket() as rs:
+        links = sorted((link.name, link.kind) for link in rs.link_dump())
+    with NftSocket() as nft:
+        tables = sorted((t.family, t.name) for t in nft.tables())
+    return links, tables
+
+
+def assert_clean(run_dir: str) -> None:
+    assert not os.path.exists(run_dir) or os.listdir(run_dir) == [], os.listdir(run_dir)
+    assert mounts_under(run_dir) == []
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """One run of every system with N=5, and the caller's state around it."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (CAP_SYS_ADMIN) to create network namespaces")
+    run_dir = str(tmp_path_factory.mktemp("density") / "bench")
+    before = own_netns_state()
+    p = bench(run_dir, "-n", "5", "--systems", ",".join(SYSTEMS), "--scaling", "2,5", "--json")
+    assert p.returncode == 0, p.stderr
+    after = own_netns_state()
+    return json.loads(p.stdout), p.stderr, run_dir, before, after
+
+
+@needs_root
+@pytest.mark.parametrize("system", list(SYSTEMS))
+def test_each_present_system_runs(results, system):
+    data, _, _, _, _ = results
+    r = data["systems"][system]
+    if r["status"] == "skipped":
+        pytest.skip(f"{system} is not installed here: {r['note']}")
+    assert r["status"] == "ok", r.get("error")
+    assert r["containers"] == 5
+    for metric in ("setup", "teardown"):
+        assert set(r[metric]) == SETUP_FIELDS
+        assert 0 < r[metric]["p50_ms"] <= r[metric]["p99_ms"] <= r[metric]["max_ms"]
+        assert len(r["series_ms"][metric]) == 5
+    assert list(r["phases"]) == r["phases_order"]
+    for p, st in r["phases"].items():
+        assert st is None or set(st) == SETUP_FIELDS, p
+    assert r["total_s"] > 0 and r["containers_per_s"] > 0
+    assert {"in_process", "harness_peak_rss_kb", "harness_rss_growth_kb"} <= set(r["memory"])
+
+
+@needs_root
+def test_json_has_the_run_fields_and_targets(results):
+    data, stderr, _, _, _ = results
+    for key in ("host", "containers", "ports_per_container", "scaling", "systems", "targets",
+                "started", "finished"):
+        assert key in data
+    assert data["containers"] == 5 and data["ports_per_container"] == 4
+    assert data["scaling"] == [2, 5]
+    assert len(data["targets"]) == 8
+    for t in data["targets"]:
+        assert t["passed"] in (True, False, None)
+        assert (t["ratio"] is None) == (t["passed"] is None)
+    # The table went to stderr, with every system named.
+    assert "targets (issue 6)" in stderr
+    for name in SYSTEMS:
+        assert name in stderr
+
+
+@needs_root
+def test_libnet_reports_its_ports(results):
+    r = results[0]["systems"]["libnet"]
+    assert r["ports_programmed"] in (True, False)
+    assert len(r["portmap_sample"]) == 4
+
+
+@needs_root
+def test_nothing_left_behind(results):
+    _, _, run_dir, before, after = results
+    assert_clean(run_dir)
+    assert before == after
+
+
+@needs_root
+def test_killed_run_is_cleaned_by_the_next(tmp_path):
+    run_dir = str(tmp_path / "bench")
+    before = own_netns_state()
+    p = start(run_dir, "-n", "2000", "--systems", "kernel")
+    try:
+        deadline = time.monotonic() + 30
+        netns_dir = os.path.join(run_dir, "kernel", "netns")
+        while time.monotonic() < deadline:
+            if os.path.isdir(netns_dir) and len(os.listdir(netns_dir)) >= 20:
+                break
+            assert p.poll() is None, p.stderr.read() if p.stderr else ""
+            time.sleep(0.02)
+        else:
+            pytest.fail("the run made no containers in 30 s")
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        if p.stderr:
+            p.stderr.close()
+    assert mounts_under(run_dir), "the killed run should have left namespace mounts"
+    r = bench(run_dir, "-n", "2", "--systems", "kernel", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["leftovers_removed"] >= 20
+    assert "leftovers of an earlier run" in r.stderr
+    assert_clean(run_dir)
+    assert own_netns_state() == before
+
+
+@needs_root
+def test_interrupted_run_cleans_up(tmp_path):
+    run_dir = str(tmp_path / "bench")
+    p = start(run_dir, "-n", "2000", "--systems", "libnet")
+    netns_dir = os.path.join(run_dir, "libnet", "run", "netns")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (
+            os.path.isdir(netns_dir) and len(os.listdir(netns_dir)) >= 10):
+        time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "interrupted" in err
+    assert_clean(run_dir)
+
+
+@needs_root
+def test_a_live_run_is_not_disturbed(tmp_path):
+    run_dir = str(tmp_path / "bench")
+    p = start(run_dir, "-n", "2000", "--systems", "kernel")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not os.path.isdir(os.path.join(run_dir, "kernel")):
+            time.sleep(0.02)
+        r = bench(run_dir, "-n", "2", "--systems", "kernel")
+        assert r.returncode == 3 and "another benchmark run" in r.stderr
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=60)
+    assert_clean(run_dir)
+
+
+# ----------------------------------------------------------------- pure parts
+
+def test_percentiles_nearest_rank():
+    st = percentiles([i / 1000 for i in range(1, 101)])      # 1..100 ms
+    assert st["p50_ms"] == 50 and st["p90_ms"] == 90 and st["p99_ms"] == 99
+    assert st["max_ms"] == 100 and st["count"] == 100
+    assert percentiles([]) is None
+
+
+def _fake(setup_ms, teardown_ms):
+    n = len(setup_ms)
+    return {"status": "ok", "containers": n, "phases_order": [], "phases": {}, "notes": [],
+            "setup": percentiles([x / 1e3 for x in setup_ms]),
+            "teardown": percentiles([x / 1e3 for x in teardown_ms]),
+            "series_ms": {"setup": setup_ms, "teardown": teardown_ms},
+            "memory": {"in_process": True}, "total_s": 1.0, "containers_per_s": n}
+
+
+def test_targets_compare_at_the_same_n():
+    results = {"systems": {
+        "libnet": _fake([1.0] * 100 + [5.0] * 100, [1.0] * 200),
+        "kernel": _fake([0.8] * 200, [0.9] * 200),
+        "netavark": _fake([30.0] * 100, [50.0] * 100),      # capped at 100 containers
+        "cni": {"status": "skipped", "note": "not installed"},
+    }}
+    t = {row["target"]: row for row in evaluate_targets(results, [100, 200])}
+    nv = t["setup p50: libnet >= 20x faster than netavark"]
+    assert nv["at_containers"] == 100 and nv["ratio"] == 30.0 and nv["passed"] is True
+    assert t["setup p50: libnet >= 20x faster than CNI"]["passed"] is None
+    k = t["setup p50: libnet <= 1.5x the kernel's cost"]
+    assert k["ratio"] == pytest.approx(1.0 / 0.8) and k["passed"] is True
+    p99 = t["setup p99: libnet's at the largest n <= 2x at the smallest"]
+    assert p99["ratio"] == 5.0 and p99["passed"] is False
+    assert prefix_stats(results["systems"]["libnet"], 100)["setup"]["p99_ms"] == 1.0
+    results.update(containers=200, scaling=[100, 200], targets=list(t.values()))
+    text = render_table(results)
+    assert "netavark" in text and "cni: skipped: not installed" in text

@@ -11,6 +11,7 @@ import pytest
 from libnet import Config, Controller
 from libnet.drivers.api import Driver, EndpointInfo, JoinInfo, NetworkInfo, SandboxInfo
 from libnet.errors import ConflictError, ForbiddenError, UnavailableError
+from libnet.firewall import RecordingFirewall
 from libnet.ipam import RecordingIPAM
 
 
@@ -60,7 +61,8 @@ def env(tmp_path):
     ipam = RecordingIPAM()
     cfg = Config(data_dir=str(tmp_path / "data"), run_dir=str(tmp_path / "run"),
                  resolv_conf_source="/dev/null")
-    c = Controller(cfg, drivers={"rec": drv}, ipam_drivers={"rec": ipam})
+    c = Controller(cfg, drivers={"rec": drv}, ipam_drivers={"rec": ipam},
+                   firewall=RecordingFirewall())
     yield c, drv, ipam, cfg
     c.stop()
 
@@ -177,7 +179,8 @@ def test_restart_restores_through_injected_drivers(env):
     eps[1].join(sb)
     c.stop()
     drv2 = RecordingDriver()
-    c2 = Controller(cfg, drivers={"rec": drv2}, ipam_drivers={"rec": RecordingIPAM()})
+    c2 = Controller(cfg, drivers={"rec": drv2}, ipam_drivers={"rec": RecordingIPAM()},
+                    firewall=RecordingFirewall())
     try:
         n2 = c2.network("n")
         assert n2.driver_state == {"made": "n"}

@@ -34,6 +34,7 @@ from .drivers.api import Driver, SandboxInfo, Undo
 from .drivers.bridge.driver import host_ifname, mac_from_ipv4
 from .endpoint import Endpoint
 from .errors import (ConflictError, ForbiddenError, InvalidParameterError, NotFoundError)
+from .firewall import Firewall, NftFirewall, NoFirewall, PortMapping
 from .ipam import (AddressRequest, DefaultIPAM, IPAMConfig, IPAMDriver, NullIPAM, PoolRequest)
 from .netlink import NetlinkError, RouteSocket
 from .network import Network
@@ -64,6 +65,7 @@ class Config:
     driver_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     resolv_conf_source: str = "/etc/resolv.conf"
     reconcile: bool = True
+    firewall: str = "nftables"          # or "none"
 
 
 def _new_id() -> str:
@@ -75,9 +77,11 @@ class Controller:
 
     def __init__(self, config: Config | None = None, *,
                  drivers: Mapping[str, Driver] | None = None,
-                 ipam_drivers: Mapping[str, IPAMDriver] | None = None, **kwargs: Any):
+                 ipam_drivers: Mapping[str, IPAMDriver] | None = None,
+                 firewall: Firewall | None = None, **kwargs: Any):
         """``drivers`` and ``ipam_drivers`` add (or replace) drivers before the
-        store is restored: remote drivers, or recording stubs in tests."""
+        store is restored, ``firewall`` replaces the one ``config.firewall``
+        names: remote drivers, or recording stubs in tests."""
         self.config = config if config is not None else build(Config, kwargs, "controller config")
         if config is not None and kwargs:
             raise InvalidParameterError("give a Config or keyword arguments, not both")
@@ -89,15 +93,22 @@ class Controller:
             ("local_pools", self.config.default_address_pools),
             ("global_pools", self.config.global_address_pools)) if v is not None})
         self._ipams: dict[str, IPAMDriver] = {"default": DefaultIPAM(ipam_cfg), "null": NullIPAM()}
+        if firewall is None:
+            if self.config.firewall not in ("nftables", "none"):
+                raise InvalidParameterError(f"firewall {self.config.firewall!r}: 'nftables' or 'none'")
+            firewall = NftFirewall(self.config.netns) if self.config.firewall == "nftables" else NoFirewall()
+        self.firewall = firewall
+        self.firewall.ensure()
         self._drivers: dict[str, Driver] = {}
         for name, factory in BUILTIN_DRIVERS:
-            self._drivers[name] = factory(self.host, self.config.netns)
+            self._drivers[name] = factory(self.host, self.config.netns, self.firewall)
         self._drivers.update(drivers or {})
         self._ipams.update(ipam_drivers or {})
         for name, opts in self.config.driver_options.items():
             self.configure_network_driver(name, opts)
         self._networks: dict[str, Network] = {}
         self._sandboxes: dict[str, Sandbox] = {}
+        self._by_container: dict[str, Sandbox] = {}
         self._restore()
 
     # ------------------------------------------------------------ plumbing
@@ -177,10 +188,10 @@ class Controller:
         return self._lookup(self._sandboxes, ref, "sandbox")
 
     def sandbox_by_container(self, container_id: str) -> Sandbox:
-        for s in self._sandboxes.values():
-            if s.container_id == container_id:
-                return s
-        raise NotFoundError(f"no sandbox for container {container_id!r}")
+        sb = self._by_container.get(container_id)
+        if sb is None:
+            raise NotFoundError(f"no sandbox for container {container_id!r}")
+        return sb
 
     def walk_sandboxes(self, fn: Callable[[Sandbox], bool]) -> Sandbox | None:
         for s in list(self._sandboxes.values()):
@@ -310,7 +321,7 @@ class Controller:
                 raise NotFoundError(f"network {net.name} was deleted")
             if not isinstance(name, str) or not name or len(name) > 255:
                 raise InvalidParameterError(f"invalid endpoint name {name!r}")
-            if any(e.name == name for e in net._endpoints.values()):
+            if name in net._by_name:
                 raise ConflictError(f"endpoint with name {name} already exists in network {net.name}")
             opts: EndpointOptions = build(EndpointOptions, options, f"endpoint {name}")
             if opts.ipv6_address and not net.options.enable_ipv6:
@@ -327,6 +338,7 @@ class Controller:
                 undo.push(lambda: drv.delete_endpoint(net._info(), ep._info(), net.driver_state))
                 self.store.put(self._endpoint_record(ep))
             net._endpoints[eid] = ep
+            net._by_name[name] = ep
             return ep
 
     @staticmethod
@@ -360,7 +372,7 @@ class Controller:
 
     def _endpoint_record(self, ep: Endpoint) -> StoreRecord:
         return StoreRecord("endpoint", ep.id, ep.name, {
-            "options": to_jsonable(ep.options), "mac": ep.mac, "ipv4": ep.ipv4, "ipv6": ep.ipv6,
+            "options": ep.options_json(), "mac": ep.mac, "ipv4": ep.ipv4, "ipv6": ep.ipv6,
             "driver_state": ep.driver_state, "sandbox": ep.sandbox_id, "ifname": ep.ifname,
             "join_gateways": list(ep.join_gateways)},
             parent=ep.network.id)
@@ -379,6 +391,7 @@ class Controller:
             self._release_addresses(ep)
             self.store.delete("endpoint", ep.id)
             del net._endpoints[ep.id]
+            net._by_name.pop(ep.name, None)
             ep.deleted = True
 
     def _release_addresses(self, ep: Endpoint) -> None:
@@ -403,7 +416,7 @@ class Controller:
             if not isinstance(container_id, str) or not container_id:
                 raise InvalidParameterError("a sandbox needs a container id")
             opts: SandboxOptions = build(SandboxOptions, options, f"sandbox {container_id}")
-            if any(s.container_id == container_id for s in self._sandboxes.values()):
+            if container_id in self._by_container:
                 raise ConflictError(f"container {container_id} has a sandbox already")
             sid = _new_id()
             owns = False
@@ -414,7 +427,7 @@ class Controller:
                     raise NotFoundError(f"namespace {opts.netns_path} does not exist")
                 key = opts.netns_path
             else:
-                ns = netns.create(sid, self.netns_dir)
+                ns = netns.create(sid, self.netns_dir, sysctls=_SANDBOX_SYSCTLS)
                 ns.close()
                 key, owns = ns.path, True
             sb = Sandbox(self, sid, container_id, opts, key, owns)
@@ -426,6 +439,7 @@ class Controller:
                 _failpoint.hit("sandbox.before_commit")
                 self.store.put(StoreRecord("sandbox", sid, container_id, sb._record()))
             self._sandboxes[sid] = sb
+            self._by_container[container_id] = sb
             return sb
 
     def _delete_sandbox(self, sb: Sandbox) -> None:
@@ -444,6 +458,7 @@ class Controller:
                 netns.delete(sb.key)
             sb._remove_files()
             del self._sandboxes[sb.id]
+            self._by_container.pop(sb.container_id, None)
             sb.deleted = True
             if errors:
                 raise errors[0]
@@ -467,6 +482,7 @@ class Controller:
                     raise InvalidParameterError(f"priority {prio!r} must be an integer")
                 ep.options = build(EndpointOptions, {**to_jsonable_shallow(ep.options), "priority": prio},
                                    "endpoint")
+                ep._options_json = None
             net = ep.network
             drv = self._driver(net.driver_name)
             own_ns = sb.key is not None and not sb.options.use_host_netns
@@ -481,10 +497,18 @@ class Controller:
                     ep.ifname = ifname if jinfo.interface else None
                     carrier = self._gateway_candidate(sb, ep, jinfo.gateway4 or jinfo.gateway6)
                     if jinfo.interface and own_ns:
-                        sb._configure(ifname or "", ep, jinfo.gateway4, jinfo.gateway6,
-                                      carrier is ep, first=not sb._joined)
+                        sock = sb._configure(ifname or "", jinfo.ifindex, ep, jinfo.gateway4,
+                                             jinfo.gateway6, carrier is ep, first=not sb._joined)
+                        try:
+                            drv.activate(net._info(), ep._info(), sbinfo, net.driver_state)
+                            sb._announce(sock, jinfo.ifindex or ifname or "", ep.mac)
+                        finally:
+                            sock.close()
                     prev = (ep.sandbox_id, list(sb._joined), sb.gateway_endpoint)
                     ep.join_gateways = (jinfo.gateway4, jinfo.gateway6)
+                    if jinfo.port_map:
+                        ep.driver_state = {**ep.driver_state,
+                                           "port_map": [_mapping_record(m) for m in jinfo.port_map]}
                     ep.sandbox_id = sb.id
                     sb._joined.append(ep.id)
                     if carrier is ep:
@@ -516,6 +540,7 @@ class Controller:
             drv = self._driver(net.driver_name)
             sbinfo = SandboxInfo(sb.id, sb.key, is_host=sb.options.use_host_netns)
             drv.leave(net._info(), ep._info(), sbinfo, net.driver_state, sandbox_going=sandbox_going)
+            ep.driver_state = {k: v for k, v in ep.driver_state.items() if k != "port_map"}
             sb._joined.remove(ep.id)
             ep.sandbox_id = None
             ep.ifname = None
@@ -583,11 +608,13 @@ class Controller:
                         if pool is not None:
                             ipam.request_address(AddressRequest(pool.id, ip))
             net._endpoints[ep.id] = ep
+            net._by_name[ep.name] = ep
         for rec in self.store.list("sandbox"):
             d = rec.data
             sb = Sandbox(self, rec.id, d["container_id"], from_jsonable(SandboxOptions, d["options"]),
                          d["key"], d["owns_netns"], d.get("joined", []), d.get("gateway_endpoint"))
             self._sandboxes[sb.id] = sb
+            self._by_container[sb.container_id] = sb
         if self.config.reconcile:
             self.reconcile(leftovers)
 
@@ -629,12 +656,14 @@ class Controller:
                         ep.sandbox_id = None
                         ep.ifname = None
                         ep.join_gateways = (None, None)
+                        ep.driver_state.pop("port_map", None)
                         self.store.put(self._endpoint_record(ep))
                         report["endpoints_unjoined"].append(ep.name)
                     self.store.delete("sandbox", sb.id)
                     sb._remove_files()
                     netns.delete(sb.key)
                     del self._sandboxes[sb.id]
+                    self._by_container.pop(sb.container_id, None)
                     report["sandboxes_dropped"].append(sb.container_id)
             # Endpoints the store calls joined to a sandbox it does not have.
             for net in self._networks.values():
@@ -643,6 +672,7 @@ class Controller:
                         ep.sandbox_id = None
                         ep.ifname = None
                         ep.join_gateways = (None, None)
+                        ep.driver_state.pop("port_map", None)
                         self.store.put(self._endpoint_record(ep))
                         report["endpoints_unjoined"].append(ep.name)
             # Namespaces under our run directory the store does not know.
@@ -663,6 +693,14 @@ class Controller:
                 if leaked:
                     drv.remove_links(leaked)
                     report["links_removed"].extend(leaked)
+            # Published ports: what joined endpoints hold is re-programmed if
+            # lost, and elements no endpoint holds (a crash before a commit)
+            # are removed.
+            expected = [m for n in self._networks.values() for ep in n._endpoints.values()
+                        if ep.sandbox_id for m in ep.port_map]
+            fw = self.firewall.reconcile(expected)
+            report["ports_removed"] = [str(m) for m in fw.stale]
+            report["ports_restored"] = [str(m) for m in fw.missing]
             # Sandbox directories without a sandbox.
             sb_root = os.path.join(self.config.run_dir, "sandboxes")
             if os.path.isdir(sb_root):
@@ -674,6 +712,9 @@ class Controller:
     def stop(self) -> None:
         """Release the controller's sockets and store (state stays)."""
         with self._lock:
+            close = getattr(self.firewall, "close", None)
+            if close is not None:
+                close()
             self.host.close()
             self.store.close()
 
@@ -682,6 +723,13 @@ class Controller:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+# Written inside each new sandbox namespace as it is made: interfaces
+# created there later announce their addresses (see Sandbox._announce).
+_SANDBOX_SYSCTLS = {"net/ipv4/conf/default/arp_notify": "1"}
+if os.path.isdir("/proc/sys/net/ipv6"):
+    _SANDBOX_SYSCTLS["net/ipv6/conf/default/ndisc_notify"] = "1"
 
 
 def _is_mounted_netns(path: str) -> bool:
@@ -707,3 +755,10 @@ def _restore_join(ep: Endpoint, sb: Sandbox, prev: tuple[Any, list[str], Any]) -
     ep.sandbox_id, sb._joined[:], sb.gateway_endpoint = prev[0], prev[1], prev[2]
     ep.ifname = None
     ep.join_gateways = (None, None)
+    ep.driver_state = {k: v for k, v in ep.driver_state.items() if k != "port_map"}
+
+
+def _mapping_record(m: PortMapping) -> dict[str, Any]:
+    return {"proto": m.proto, "host_ip": m.host_ip, "host_port": m.host_port,
+            "container_ip": m.container_ip, "container_port": m.container_port,
+            "endpoint_id": m.endpoint_id, "network_id": m.network_id}

@@ -35,11 +35,25 @@ class Endpoint:
         self.sandbox_id = sandbox_id
         self.ifname = ifname             # its interface inside the sandbox
         self.join_gateways = join_gateways   # what the driver gave at join
+        self._options_json: dict[str, Any] | None = None
         self.deleted = False
+
+    def options_json(self) -> dict[str, Any]:
+        """The options as stored (computed once: options are frozen)."""
+        if self._options_json is None:
+            from .options import to_jsonable
+            self._options_json = to_jsonable(self.options)
+        return self._options_json
+
+    @property
+    def port_map(self) -> tuple[Any, ...]:
+        """The published ports as programmed (firewall.PortMapping), while joined."""
+        from .firewall import PortMapping
+        return tuple(PortMapping(**m) for m in self.driver_state.get("port_map", ()))
 
     def _info(self) -> EndpointInfo:
         return EndpointInfo(self.id, self.name, self.network.id, self.options, self.mac,
-                            self.ipv4, self.ipv6)
+                            self.ipv4, self.ipv6, self.port_map)
 
     def join(self, sandbox: "Sandbox", **options: Any) -> None:
         """Attach to ``sandbox``: its interface appears there as eth0, eth1, ...
@@ -86,11 +100,6 @@ class Endpoint:
         firewall has published ports), as libnetwork's DriverInfo."""
         d = self._c._driver(self.network.driver_name).driver_info(
             self.network._info(), self._info(), self.network.driver_state)
-        ports = self.driver_state.get("port_map")
-        if ports is not None or self.options.port_bindings:
-            d["com.docker.network.portmap"] = ports if ports is not None else [
-                {"proto": p.proto, "port": p.port, "host_ip": p.host_ip, "host_port": p.host_port}
-                for p in self.options.port_bindings]
         if self.options.exposed_ports:
             d["com.docker.network.endpoint.exposedports"] = [
                 {"proto": proto, "port": port} for proto, port in self.options.exposed_ports]

@@ -83,11 +83,14 @@ class NetNS:
 NetNSLike = Union[NetNS, str, int, os.PathLike]
 
 
-def create(name: str, run_dir: str | None = None) -> NetNS:
+def create(name: str, run_dir: str | None = None,
+           sysctls: dict[str, str] | None = None) -> NetNS:
     """Create a network namespace mounted at ``run_dir/name``; return it open.
 
-    Raises FileExistsError if the name is taken.  On failure nothing is left
-    behind (no mount, no file).
+    ``sysctls`` ({"net/ipv4/conf/default/arp_notify": "1", ...}, paths under
+    /proc/sys) are written inside the new namespace while the thread is
+    there anyway, before it returns.  Raises FileExistsError if the name is
+    taken.  On failure nothing is left behind (no mount, no file).
     """
     _check_name(name)
     run_dir = run_dir or default_run_dir()
@@ -100,6 +103,8 @@ def create(name: str, run_dir: str | None = None) -> NetNS:
             try:
                 _netlink.unshare(_netlink.CLONE_NEWNET_FLAG)
                 try:
+                    for key, value in (sysctls or {}).items():
+                        _write_sysctl(key, value)
                     _netlink.mount(_THREAD_NETNS, path, "none", _netlink.MS_BIND_FLAG)
                 finally:
                     _netlink.setns(cur, _netlink.CLONE_NEWNET_FLAG)
@@ -110,6 +115,16 @@ def create(name: str, run_dir: str | None = None) -> NetNS:
         _remove(path)
         raise
     return NetNS(path, fd, name)
+
+
+def _write_sysctl(key: str, value: str) -> None:
+    if key.startswith("/") or ".." in key.split("/"):
+        raise ValueError(f"invalid sysctl path {key!r}")
+    fd = os.open("/proc/sys/" + key, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)
 
 
 def open_netns(ns: NetNSLike, run_dir: str | None = None) -> NetNS:

@@ -31,6 +31,7 @@ class Network:
         self.driver_state = driver_state
         self.created = created
         self._endpoints: dict[str, "Endpoint"] = {}
+        self._by_name: dict[str, "Endpoint"] = {}
         self.deleted = False
 
     @property
@@ -49,11 +50,11 @@ class Network:
         return list(self._endpoints.values())
 
     def endpoint_by_name(self, name: str) -> "Endpoint":
-        for ep in self._endpoints.values():
-            if ep.name == name:
-                return ep
-        from .errors import NotFoundError
-        raise NotFoundError(f"network {self.name} has no endpoint named {name!r}")
+        ep = self._by_name.get(name)
+        if ep is None:
+            from .errors import NotFoundError
+            raise NotFoundError(f"network {self.name} has no endpoint named {name!r}")
+        return ep
 
     def endpoint_by_id(self, ref: str) -> "Endpoint":
         return self._c._lookup(self._endpoints, ref, f"endpoint on network {self.name}")

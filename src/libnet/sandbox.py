@@ -7,10 +7,10 @@ default route through the highest-priority endpoint's gateway, and its
 /etc/hosts and /etc/resolv.conf.  Everything inside the namespace is
 configured in one netlink batch per join, from a socket opened there.
 
-New addresses are announced by the kernel itself: arp_notify and
-ndisc_notify on the interface make it send a gratuitous ARP and an
-unsolicited neighbour advertisement when the interface comes up (the batch
-adds the addresses first).  Sending them from an AF_PACKET socket instead
+New addresses are announced by the kernel itself: with arp_notify and
+ndisc_notify on the interface it sends a gratuitous ARP and an unsolicited
+neighbour advertisement on NETDEV_CHANGEADDR, raised once the interface is
+connected (``_announce``).  Sending them from an AF_PACKET socket instead
 would cost an RCU grace period (~12 ms) when that socket closes
 (packet_release calls synchronize_net).
 """
@@ -50,6 +50,7 @@ class Sandbox:
         self._joined: list[str] = list(joined or [])       # endpoint ids, join order
         self._ifnames: dict[str, str] = {}
         self.gateway_endpoint = gateway_endpoint
+        self._options_json: dict[str, Any] | None = None
         self.deleted = False
 
     # ---------------------------------------------------------------- queries
@@ -79,7 +80,9 @@ class Sandbox:
 
     def _record(self) -> dict[str, Any]:
         from .options import to_jsonable
-        return {"container_id": self.container_id, "options": to_jsonable(self.options),
+        if self._options_json is None:
+            self._options_json = to_jsonable(self.options)
+        return {"container_id": self.container_id, "options": self._options_json,
                 "key": self.key, "owns_netns": self.owns_netns, "joined": self._joined,
                 "gateway_endpoint": self.gateway_endpoint}
 
@@ -118,42 +121,62 @@ class Sandbox:
     def _remove_files(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def _configure(self, ifname: str, ep: "Endpoint", gateway4: str | None,
-                   gateway6: str | None, make_default: bool, first: bool) -> None:
+    def _configure(self, ifname: str, index: int | None, ep: "Endpoint", gateway4: str | None,
+                   gateway6: str | None, make_default: bool, first: bool) -> RouteSocket:
         """Inside the namespace, in one batch: loopback (first join), the
-        addresses, the interface up (which announces them), the default
-        route if this endpoint carries it, static routes."""
+        addresses, the interface up, the default route if this endpoint
+        carries it, static routes.  Returns the socket (the caller closes
+        it after ``_announce``)."""
         assert self.key is not None
-        with netns.enter(self.key):
-            sock = RouteSocket()
-            conf = f"/proc/sys/net/ipv%d/conf/{ifname}/%s"
-            if ep.ipv4:
-                _write_proc(conf % (4, "arp_notify"), "1")
-            if ep.ipv6:
-                _write_proc(conf % (6, "ndisc_notify"), "1")
+        link: str | int = index if index is not None else ifname
+        if self.owns_netns:
+            # arp_notify/ndisc_notify were set as the namespace's defaults
+            # when it was made.
+            sock = RouteSocket(self.key)
+        else:
+            with netns.enter(self.key):
+                sock = RouteSocket()
+                conf = f"/proc/sys/net/ipv%d/conf/{ifname}/%s"
+                if ep.ipv4:
+                    _write_proc(conf % (4, "arp_notify"), "1")
+                if ep.ipv6:
+                    _write_proc(conf % (6, "ndisc_notify"), "1")
+        ok = False
         try:
             with sock.batch() as b:
                 if first:
                     b.link_set("lo", up=True)
                 if ep.ipv4:
-                    b.addr_add(ifname, ep.ipv4)
+                    b.addr_add(link, ep.ipv4)
                 if ep.ipv6:
-                    b.addr_add(ifname, ep.ipv6, nodad=True)
-                b.link_set(ifname, up=True)
+                    b.addr_add(link, ep.ipv6, nodad=True)
+                b.link_set(link, up=True)
                 if make_default and gateway4:
-                    b.route_replace("default", gateway=gateway4, dev=ifname)
+                    b.route_replace("default", gateway=gateway4, dev=link)
                 if make_default and gateway6:
-                    b.route_replace("default", gateway=gateway6, dev=ifname, family=6)
+                    b.route_replace("default", gateway=gateway6, dev=link, family=6)
                 for r in ep.options.static_routes:
                     if r.next_hop:
-                        b.route_replace(r.destination, gateway=r.next_hop, dev=ifname)
+                        b.route_replace(r.destination, gateway=r.next_hop, dev=link)
                     else:
-                        b.route_replace(r.destination, dev=ifname, scope="link")
+                        b.route_replace(r.destination, dev=link, scope="link")
+            ok = True
         finally:
-            sock.close()
+            if not ok:
+                sock.close()
+        return sock
+
+    @staticmethod
+    def _announce(sock: RouteSocket, link: str | int, mac: str) -> None:
+        """Have the kernel announce the interface's addresses now that it is
+        connected: setting its MAC (to the same value) raises
+        NETDEV_CHANGEADDR, on which arp_notify sends a gratuitous ARP and
+        ndisc_notify an unsolicited neighbour advertisement."""
+        sock.link_set(link, mac=mac)
 
     def _set_default_route(self, ep: "Endpoint | None", gateway4: str | None,
                            gateway6: str | None) -> None:
+        # (leave is off the hot path: the interface is named, not indexed)
         """Point the default route at ``ep`` (after the carrier left)."""
         if self.key is None:
             return

@@ -11,10 +11,10 @@ from .null import NullDriver
 
 __all__ = ["Driver", "BUILTIN_DRIVERS", "BridgeDriver", "HostDriver", "NullDriver"]
 
-# name -> factory(host RouteSocket, host netns); the controller registers
-# these, in this order, and nothing else registers itself.
-BUILTIN_DRIVERS: tuple[tuple[str, Callable[[Any, Any], Driver]], ...] = (
-    ("bridge", lambda host, host_netns: BridgeDriver(host, host_netns)),
-    ("host", lambda host, host_netns: HostDriver()),
-    ("null", lambda host, host_netns: NullDriver()),
+# name -> factory(host RouteSocket, host netns, firewall); the controller
+# registers these, in this order, and nothing else registers itself.
+BUILTIN_DRIVERS: tuple[tuple[str, Callable[[Any, Any, Any], Driver]], ...] = (
+    ("bridge", lambda host, host_netns, firewall: BridgeDriver(host, host_netns, firewall)),
+    ("host", lambda host, host_netns, firewall: HostDriver()),
+    ("null", lambda host, host_netns, firewall: NullDriver()),
 )

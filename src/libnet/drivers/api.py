@@ -42,6 +42,7 @@ class EndpointInfo:
     mac: str
     ipv4: str | None = None             # "address/prefixlen"
     ipv6: str | None = None
+    port_map: tuple[Any, ...] = ()      # firewall.PortMapping, while joined
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class JoinInfo:
     gateway6: str | None = None
     interface: bool = True              # False: nothing to configure inside (host, null)
     static_routes: tuple[tuple[str, str | None], ...] = ()
+    port_map: tuple[Any, ...] = ()      # firewall.PortMapping of the published ports
+    ifindex: int | None = None          # the interface's index inside the sandbox, if known
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,12 @@ class Driver(abc.ABC):
     def join(self, nw: NetworkInfo, ep: EndpointInfo, sb: SandboxInfo, ifname: str,
              state: Mapping[str, Any]) -> JoinInfo:
         """Attach the endpoint to the sandbox, as ``ifname`` inside it."""
+
+    def activate(self, nw: NetworkInfo, ep: EndpointInfo, sb: SandboxInfo,
+                 state: Mapping[str, Any]) -> None:
+        """The sandbox side of the join is configured and up: connect it
+        (the bridge driver enslaves the host end here)."""
+        return None
 
     @abc.abstractmethod
     def leave(self, nw: NetworkInfo, ep: EndpointInfo, sb: SandboxInfo,

@@ -283,7 +283,7 @@ class NftFirewall(Firewall):
 
     def programmed(self) -> tuple[PortMapping, ...]:
         with self._lock:
-            out = []
+            out: list[PortMapping] = []
             for s in (L.PORTS4, L.PORTS4_IP, L.PORTS6, L.PORTS6_IP):
                 out.extend(_mapping(s, e) for e in self._nft.elements(s))
             return tuple(sorted(out))

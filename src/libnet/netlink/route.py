@@ -176,12 +176,15 @@ class _Verbs:
                       peer_mac: str | None = None, master: Any = None,
                       up: bool = False,
                       txqlen: int | None = None, group: int | None = None,
-                      peer_group: int | None = None):
+                      peer_group: int | None = None, echo: bool = False):
         """Create a veth pair; the peer is created directly in ``peer_netns``.
 
         Creating the peer inside its namespace avoids moving it later, which
         costs an RCU grace period (~16 ms) per link.  Both ends take an MTU,
-        a MAC and a group in this one request; ``up`` brings up this end.  The
+        a MAC and a group in this one request; ``up`` brings up this end.
+        With ``echo`` the kernel answers with the new link (NLM_F_ECHO):
+        its ``link`` is the peer's index inside ``peer_netns``, so requests
+        there can name the peer without a lookup.  The
         peer cannot come up in the same request (veth_open refuses with
         ENOTCONN until the pair is registered): bring it up from a socket in
         its namespace, where its addresses are added anyway.
@@ -204,7 +207,8 @@ class _Verbs:
             peer_attrs["net_ns_fd"], keep2 = self._ns_fd(peer_netns)
             keep = (keep, keep2)
         attrs["linkinfo"] = {"kind": "veth", "data": {"peer": peer_attrs}}
-        msg = nl.encode_message(_ROUTE, nl.RTM_NEWLINK, _CREATE, hdr, attrs)
+        flags = _CREATE | (nl.NLM_F_ECHO if echo else 0)
+        msg = nl.encode_message(_ROUTE, nl.RTM_NEWLINK, flags, hdr, attrs)
         return self._submit(msg, f"link_add_veth {name} peer {peer}", keep)
 
     def link_set(self, link, *, up: bool | None = None, mtu: int | None = None,
@@ -498,10 +502,11 @@ class RouteSocket(_Verbs):
         """Every link, or those of ``kind`` / enslaved to ``master`` (filtered
         by the kernel).
 
-        ``ext_mask`` is IFLA_EXT_MASK: RTEXT_FILTER_SKIP_STATS (what `ip link`
-        without ``-s`` sends) leaves the IPv6 per-interface statistics out of
-        IFLA_AF_SPEC, a quarter of the bytes of a veth's message; the link's
-        own counters (``stats``) are always sent.
+        ``ext_mask`` is IFLA_EXT_MASK (RTEXT_FILTER_*; `ip link` sends
+        RTEXT_FILTER_VF).  RTEXT_FILTER_SKIP_STATS leaves the IPv6
+        per-interface statistics out of IFLA_AF_SPEC, a quarter of the bytes
+        of a veth's message; the link's own counters (``stats``) are always
+        sent.
         """
         attrs: dict = {"ext_mask": ext_mask} if ext_mask else {}
         if master is not None:

@@ -1,8 +1,12 @@
 """The bridge driver's life cycle: networks, endpoints, join and leave.
 
 Kernel calls live in ``kernel.py``; the firewall (masquerade, ICC,
-isolation, published ports) plugs in through ``firewall``, a collaborator
-injected by the controller (a no-op until the nf_tables firewall lands).
+isolation, published ports) is ``firewall``, a collaborator injected by the
+controller (libnet.firewall: NftFirewall, or NoFirewall / RecordingFirewall).
+A network is added to the firewall once its bridge exists and removed
+before the bridge goes; an endpoint's ports are published, all in one
+transaction, when it joins (before its veth is made, so a conflict costs
+no kernel link work) and unpublished when it leaves.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import ipaddress
 from typing import Any, Mapping
 
 from ...errors import ConflictError, InvalidParameterError
+from ...firewall import Firewall, FirewallNetwork, NoFirewall, PublishRequest
 from ...netlink import RouteSocket
 from ... import sysctl
 from ..api import Driver, EndpointInfo, JoinInfo, NetworkInfo, SandboxInfo
@@ -29,9 +34,11 @@ def host_ifname(endpoint_id: str) -> str:
 class BridgeDriver(Driver):
     name = "bridge"
 
-    def __init__(self, host: RouteSocket, host_netns: Any = None):
+    def __init__(self, host: RouteSocket, host_netns: Any = None,
+                 firewall: Firewall | None = None):
         self.host = host
         self.host_netns = host_netns
+        self.firewall = firewall if firewall is not None else NoFirewall()
         self.config = BridgeDriverConfig()
         self._forwarding_done = False
 
@@ -58,12 +65,29 @@ class BridgeDriver(Driver):
             raise InvalidParameterError("an internal network has no host binding address")
         return cfg
 
+    @staticmethod
+    def _fwnet(nw: NetworkInfo, bridge: str, cfg: Mapping[str, Any]) -> FirewallNetwork:
+        return FirewallNetwork(
+            id=nw.id, bridge=bridge, subnets4=tuple(str(p.subnet) for p in nw.ipv4),
+            subnets6=tuple(str(p.subnet) for p in nw.ipv6),
+            masquerade=cfg.get("enable_ip_masquerade", True), snat_ipv4=cfg.get("snat_ipv4"),
+            icc=cfg.get("enable_icc", True), internal=nw.options.internal,
+            host_binding_ipv4=cfg.get("host_binding_ipv4"))
+
     def create_network(self, nw: NetworkInfo) -> dict[str, Any]:
         cfg = self._netcfg(nw)
         try:
             index, created = kernel.ensure_bridge(self.host, cfg.bridge_name, cfg.mtu, self._gateways(nw))
         except ValueError as e:
             raise InvalidParameterError(str(e)) from None
+        fwcfg = {"enable_icc": cfg.enable_icc, "enable_ip_masquerade": cfg.enable_ip_masquerade,
+                 "host_binding_ipv4": cfg.host_binding_ipv4, "snat_ipv4": cfg.snat_ipv4}
+        try:
+            self.firewall.add_network(self._fwnet(nw, cfg.bridge_name, fwcfg))
+        except BaseException:
+            if created:
+                kernel.delete_bridge(self.host, cfg.bridge_name)
+            raise
         if not nw.options.internal and self.config.enable_ip_forwarding and not self._forwarding_done:
             # Containers reach out through the host's routing (Docker sets
             # this too); written in the host namespace libnet manages.
@@ -78,7 +102,9 @@ class BridgeDriver(Driver):
                            "snat_ipv4": cfg.snat_ipv4, "default_bridge": cfg.default_bridge,
                            "mtu": cfg.mtu}}
 
-    def delete_network(self, nw: NetworkInfo, state: Mapping[str, Any]) -> None:
+    def delete_network(self, nw: NetworkInfo | None, state: Mapping[str, Any]) -> None:
+        if nw is not None:
+            self.firewall.remove_network(self._fwnet(nw, state["bridge_name"], state.get("config", {})))
         if state.get("created_bridge"):
             kernel.delete_bridge(self.host, state["bridge_name"])
 
@@ -90,6 +116,7 @@ class BridgeDriver(Driver):
             index, created = kernel.ensure_bridge(self.host, cfg.bridge_name, cfg.mtu, self._gateways(nw))
             new["created_bridge"] = bool(state.get("created_bridge")) or created
         new["bridge_index"] = index
+        self.firewall.add_network(self._fwnet(nw, state["bridge_name"], state.get("config", {})))
         return new
 
     def join(self, nw: NetworkInfo, ep: EndpointInfo, sb: SandboxInfo, ifname: str,
@@ -97,33 +124,52 @@ class BridgeDriver(Driver):
         if sb.is_host or sb.key is None:
             raise InvalidParameterError("a bridge endpoint cannot join a host-namespace sandbox")
         mtu = state.get("config", {}).get("mtu")
-        kernel.add_endpoint_veth(self.host, host_ifname(ep.id), ifname, sb.fd, ep.mac, mtu,
-                                 state["bridge_index"])
+        mappings: tuple[Any, ...] = ()
+        if ep.options.port_bindings:
+            mappings = self.firewall.publish(PublishRequest(
+                endpoint_id=ep.id, network_id=nw.id,
+                container_ipv4=str(ipaddress.ip_interface(ep.ipv4).ip) if ep.ipv4 else None,
+                container_ipv6=str(ipaddress.ip_interface(ep.ipv6).ip) if ep.ipv6 else None,
+                bindings=ep.options.port_bindings))
+        try:
+            index = kernel.add_endpoint_veth(self.host, host_ifname(ep.id), ifname, sb.fd, ep.mac, mtu)
+        except BaseException:
+            if mappings:
+                self.firewall.unpublish(mappings)
+            raise
         gw4 = next((str(p.gateway) for p in nw.ipv4 if p.gateway is not None), None)
         gw6 = next((str(p.gateway) for p in nw.ipv6 if p.gateway is not None), None)
         if nw.options.internal:
             gw4 = gw6 = None            # no route out of an internal network
-        return JoinInfo(gateway4=gw4, gateway6=gw6)
+        return JoinInfo(gateway4=gw4, gateway6=gw6, port_map=tuple(mappings), ifindex=index)
+
+    def activate(self, nw: NetworkInfo, ep: EndpointInfo, sb: SandboxInfo,
+                 state: Mapping[str, Any]) -> None:
+        kernel.attach(self.host, host_ifname(ep.id), state["bridge_index"])
 
     def leave(self, nw: NetworkInfo, ep: EndpointInfo, sb: SandboxInfo,
               state: Mapping[str, Any], sandbox_going: bool = False) -> None:
+        if ep.port_map:
+            self.firewall.unpublish(ep.port_map)
         if not sandbox_going:
             kernel.delete_links(self.host, [host_ifname(ep.id)])
 
     def driver_info(self, nw: NetworkInfo, ep: EndpointInfo,
                     state: Mapping[str, Any]) -> dict[str, Any]:
-        return {"com.docker.network.endpoint.macaddress": ep.mac,
-                "com.docker.network.bridge.name": state.get("bridge_name")}
+        info: dict[str, Any] = {"com.docker.network.endpoint.macaddress": ep.mac,
+                                "com.docker.network.bridge.name": state.get("bridge_name")}
+        if ep.port_map:
+            info["com.docker.network.portmap"] = [
+                {"proto": m.proto, "host_ip": m.host_ip, "host_port": m.host_port,
+                 "container_ip": m.container_ip, "port": m.container_port} for m in ep.port_map]
+        return info
 
     def leaked_links(self, networks: Mapping[str, tuple[NetworkInfo, Mapping[str, Any]]],
                      joined_host_links: set[str]) -> list[str]:
-        bridges = {st.get("bridge_index") for _, st in networks.values()}
-        leaked = []
-        for link in self.host.link_dump(kind="veth"):
-            name = link.name or ""
-            if link.master in bridges and name.startswith("veth") and name not in joined_host_links:
-                leaked.append(name)
-        return leaked
+        """Host ends (link group OWN_GROUP) that no joined endpoint owns."""
+        return [link.name for link in self.host.link_dump(kind="veth")
+                if link.group == kernel.OWN_GROUP and link.name
+                and link.name not in joined_host_links]
 
     def remove_links(self, names: list[str]) -> None:
         kernel.delete_links(self.host, names)

@@ -1,10 +1,17 @@
 """Every kernel call of the bridge driver, on the host namespace's socket.
 
-A veth is created with its peer already inside the sandbox's namespace,
-enslaved to the bridge and up, in one RTM_NEWLINK: moving a link between
-namespaces afterwards would wait for an RCU grace period (~16 ms).  Many
-links are deleted in one request by giving them a link group first:
-one RTM_DELLINK by group waits for one grace period instead of one each.
+A veth is created with its peer already inside the sandbox's namespace and
+up, in one RTM_NEWLINK: moving a link between namespaces afterwards would
+wait for an RCU grace period (~16 ms).  It joins the bridge only once the
+sandbox side is up (``attach``): a port enslaved while its carrier is off
+stays disabled until linkwatch reports the carrier, asynchronously, and the
+gratuitous ARP sent when the sandbox side comes up would be dropped.
+Enslaved with the carrier on, the port forwards at once.
+
+Host ends carry link group OWN_GROUP, so a restart can find the ones a
+crash left behind whatever their state.  Many links are deleted in one
+request by moving them to LEAK_GROUP first: one RTM_DELLINK by group waits
+for one grace period instead of one each.
 """
 
 from __future__ import annotations
@@ -14,11 +21,13 @@ from typing import Iterable
 
 from ...netlink import NetlinkError, NetlinkExistsError, NetlinkNotFoundError, RouteSocket
 
-__all__ = ["ensure_bridge", "delete_bridge", "add_endpoint_veth", "delete_links",
-           "link_index", "LEAK_GROUP"]
+__all__ = ["ensure_bridge", "delete_bridge", "add_endpoint_veth", "attach", "delete_links",
+           "link_index", "OWN_GROUP", "LEAK_GROUP"]
 
-# Link group used to delete many leaked links in one request.
-LEAK_GROUP = 0x6C6E   # "ln"
+# Link groups: libnet's host ends of veths, and links about to be deleted
+# together.
+OWN_GROUP = 0x6C6E    # "ln"
+LEAK_GROUP = 0x6C6F
 
 
 def link_index(host: RouteSocket, name: str) -> int | None:
@@ -66,9 +75,19 @@ def delete_bridge(host: RouteSocket, name: str) -> None:
 
 
 def add_endpoint_veth(host: RouteSocket, host_ifname: str, ifname: str, sandbox_fd: int,
-                      mac: str, mtu: int | None, bridge_index: int) -> None:
-    host.link_add_veth(host_ifname, ifname, peer_netns=sandbox_fd, peer_mac=mac, mtu=mtu,
-                       master=bridge_index, up=True)
+                      mac: str, mtu: int | None) -> int | None:
+    """Create the pair; return the sandbox side's index there (from the
+    kernel's echo of the new link: its IFLA_LINK), or None."""
+    replies = host.link_add_veth(host_ifname, ifname, peer_netns=sandbox_fd, peer_mac=mac,
+                                 mtu=mtu, group=OWN_GROUP, up=True, echo=True)
+    for link in replies or ():
+        if getattr(link, "name", None) == host_ifname:
+            return link.link
+    return None
+
+
+def attach(host: RouteSocket, host_ifname: str, bridge_index: int) -> None:
+    host.link_set(host_ifname, master=bridge_index)
 
 
 def delete_links(host: RouteSocket, names: list[str]) -> None:

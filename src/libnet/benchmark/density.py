@@ -501,6 +501,11 @@ def _csv_systems(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+# The peers start processes per container and cost 0.1-0.8 s each: capped
+# by default so that `libnet bench` with no flags finishes in a few minutes.
+DEFAULT_PEER_CONTAINERS = 100
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", "--containers", type=int, default=None,
                    help="containers per system (default 1000, or the largest --scaling point)")
@@ -509,9 +514,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scaling", type=_csv_ints, default=None,
                    help="container counts to report (and plot), e.g. 100,500,1000,2000; "
                         "the run goes to the largest (default: 100,500,1000,2000 up to -n)")
-    p.add_argument("--peer-containers", type=int, default=None, metavar="M",
+    p.add_argument("--peer-containers", type=int, default=DEFAULT_PEER_CONTAINERS, metavar="M",
                    help="at most M containers for the peers that run processes (netavark, "
-                        "cni, naive: 0.1-0.5 s each); ratios to libnet are taken at the same n")
+                        "cni, naive: 0.1-0.8 s each); ratios to libnet are taken at the same n "
+                        f"(default {DEFAULT_PEER_CONTAINERS}, so that the default run takes a "
+                        "few minutes on 2 cores; 0 for no cap)")
     p.add_argument("--json", action="store_true",
                    help="print the results as JSON on stdout (the table goes to stderr)")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the JSON results to FILE")

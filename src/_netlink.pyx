@@ -6,6 +6,7 @@ Declarations of C functions and kernel constants live in includes/*.pxd; the
 extension types are declared in _netlink.pxd.
 """
 
+cimport cython
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int8_t, int16_t, int32_t, int64_t
 from libc.string cimport memcpy, memset
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE

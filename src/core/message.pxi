@@ -1,4 +1,7 @@
 # Messages: one registry of message types, one lazy parsed-message class.
+# Parsed messages are not tracked by the cyclic GC (no_gc): they refer only
+# to their receive buffer and their type, so they cannot form cycles, and a
+# dump of 10,000 links would otherwise set off collections over all of them.
 #
 #   +----------+---------------+----------------------------------------+
 #   | nlmsghdr | family header | attributes ...                         |
@@ -40,15 +43,29 @@ def register_message_type(int protocol, int msg_type, str name, StructSpec heade
         cls = Message
     if not issubclass(cls, Message):
         raise TypeError("cls must be a Message subclass")
+    global _last_key
     mt = MessageType(protocol, msg_type, name, header, attrs, cls)
     _MESSAGE_TYPES[(protocol << 16) | msg_type] = mt
+    _last_key = -1
     return mt
 
 
+# A one-entry cache in front of the registry: a dump is one message type
+# thousands of times over.
+cdef int _last_key = -1
+cdef MessageType _last_mt = None
+
+
 cdef inline MessageType message_type(int protocol, int msg_type):
-    return _MESSAGE_TYPES.get((protocol << 16) | msg_type)
+    global _last_key, _last_mt
+    cdef int key = (protocol << 16) | msg_type
+    if key != _last_key:
+        _last_mt = _MESSAGE_TYPES.get(key)
+        _last_key = key
+    return _last_mt
 
 
+@cython.no_gc
 cdef class Message:
     """A parsed netlink message: header fields, and attributes decoded on demand."""
 

@@ -395,6 +395,7 @@ _OPERSTATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING",
                "DORMANT", "UP")
 
 
+@cython.no_gc
 cdef class Link(Message):
     """A network interface (RTM_NEWLINK / RTM_DELLINK)."""
 
@@ -560,6 +561,7 @@ cdef class Link(Message):
         return f"<Link {self.index}: {self.name} kind={self.kind} mtu={self.mtu} {self.operstate}>"
 
 
+@cython.no_gc
 cdef class Address(Message):
     """An interface address (RTM_NEWADDR / RTM_DELADDR)."""
 
@@ -615,6 +617,7 @@ cdef class Address(Message):
         return f"<Address {self.cidr} index={self.index}>"
 
 
+@cython.no_gc
 cdef class Route(Message):
     """A route (RTM_NEWROUTE / RTM_DELROUTE)."""
 
@@ -706,6 +709,7 @@ cdef class Route(Message):
         return f"<Route {self.dst} via {self.gateway} oif={self.oif} table={self.table}>"
 
 
+@cython.no_gc
 cdef class Neighbour(Message):
     """A neighbour or bridge FDB entry (RTM_NEWNEIGH / RTM_DELNEIGH)."""
 

@@ -4,8 +4,10 @@ One container is what a runtime asks of libnet for each container it starts:
 a sandbox (a network namespace bind-mounted under the run directory, and its
 hosts / resolv.conf), an endpoint on a bridge network (an address from IPAM,
 a MAC, a store record), and the join (a veth whose peer is created inside
-the sandbox as eth0, enslaved to the bridge and up; then, inside the
-sandbox, lo up, the address, eth0 up and the default route in one batch).
+the sandbox as eth0, host end up; inside the sandbox, lo up, the address,
+eth0 up and the default route in one batch; then the host end joins the
+bridge and eth0's MAC is set to itself, which makes the kernel announce
+the address: see libnet.sandbox for why the announcement needs that order).
 Teardown is ``sandbox.delete()`` and ``endpoint.delete()``.
 
 Two contenders do that same work, container after container:
@@ -14,11 +16,12 @@ Two contenders do that same work, container after container:
   ``endpoint.join``; teardown ``sandbox.delete()`` + ``endpoint.delete()``.
 - ``KernelRig``: the kernel's own cost of the same kernel work, with the
   fewest syscalls and pre-built messages: create the namespace in-process
-  (a file, ``unshare(CLONE_NEWNET)``, a netlink socket opened inside, bind
-  mount, back with ``setns``), one RTM_NEWLINK for the veth (built before
-  the timing; only the namespace fd is patched in), one send of the four
-  in-sandbox requests (built before the timing), every ack read from plain
-  AF_NETLINK sockets.  Teardown: unmount and unlink the namespace, which
+  (a file, ``unshare(CLONE_NEWNET)``, arp_notify/ndisc_notify written
+  there, a netlink socket opened inside, bind mount, back with ``setns``),
+  one RTM_NEWLINK for the veth (built before the timing; only the
+  namespace fd is patched in), one send of the four in-sandbox requests,
+  the enslaving RTM_NEWLINK and the MAC one (all built before the timing),
+  every ack read from plain AF_NETLINK sockets.  Teardown: unmount and unlink the namespace, which
   takes the veth pair with it (the kernel does that asynchronously).
 
 What only libnet does (the store, IPAM, the files, arp_notify, option
@@ -116,6 +119,19 @@ def _raw_socket() -> socket.socket:
     return s
 
 
+SANDBOX_SYSCTLS = ["/proc/sys/net/ipv4/conf/default/arp_notify"]
+if os.path.isdir("/proc/sys/net/ipv6"):
+    SANDBOX_SYSCTLS.append("/proc/sys/net/ipv6/conf/default/ndisc_notify")
+
+
+def _write_proc(path: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, b"1")
+    finally:
+        os.close(fd)
+
+
 def send_and_ack(sock: socket.socket, data: bytes | bytearray, count: int,
                  rbuf: bytearray) -> None:
     """Send requests (one datagram), read ``count`` acks; raise on an error."""
@@ -149,12 +165,26 @@ def mac_of(address: ipaddress.IPv4Address) -> str:
 
 def veth_message(host_ifname: str, mac: str, bridge_index: int, ns_fd: int) -> bytes:
     """The RTM_NEWLINK the bridge driver's join sends: veth ``host_ifname``
-    up and enslaved to the bridge, peer eth0 with ``mac`` created in ``ns_fd``."""
+    up, in libnet's link group, peer eth0 with ``mac`` created in ``ns_fd``;
+    the kernel echoes the new link (eth0's index is its IFLA_LINK)."""
+    from libnet.drivers.bridge.kernel import OWN_GROUP
     return nl.encode_message(
-        ROUTE, nl.RTM_NEWLINK, CREATE, {"change": nl.IFF_UP, "flags": nl.IFF_UP},
-        {"ifname": host_ifname, "master": bridge_index,
+        ROUTE, nl.RTM_NEWLINK, CREATE | nl.NLM_F_ECHO, {"change": nl.IFF_UP, "flags": nl.IFF_UP},
+        {"ifname": host_ifname, "group": OWN_GROUP,
          "linkinfo": {"kind": "veth", "data": {"peer": {
              "ifname": "eth0", "address": mac, "net_ns_fd": ns_fd}}}})
+
+
+def attach_message(host_ifname: str, bridge_index: int) -> bytes:
+    """The host end joins the bridge once eth0 is up."""
+    return nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {},
+                             {"ifname": host_ifname, "master": bridge_index})
+
+
+def announce_message(mac: str) -> bytes:
+    """eth0's MAC set to itself: NETDEV_CHANGEADDR, on which arp_notify sends
+    the gratuitous ARP."""
+    return nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": PEER_IFINDEX}, {"address": mac})
 
 
 def sandbox_messages(address: ipaddress.IPv4Address) -> list[bytes]:
@@ -167,7 +197,7 @@ def sandbox_messages(address: ipaddress.IPv4Address) -> list[bytes]:
                           {"family": nl.AF_INET, "prefixlen": SUBNET.prefixlen, "index": PEER_IFINDEX,
                            "scope": 0, "flags": 0},
                           {"local": str(address), "address": str(address)}),
-        nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, dict(up), {"ifname": "eth0"}),
+        nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {**up, "index": PEER_IFINDEX}, {}),
         nl.encode_message(ROUTE, nl.RTM_NEWROUTE, REPLACE,
                           {"family": nl.AF_INET, "dst_len": 0, "table": nl.RT_TABLE_MAIN,
                            "protocol": nl.RTPROT_BOOT, "scope": nl.RT_SCOPE_UNIVERSE,
@@ -237,6 +267,8 @@ class KernelRig:
         self.paths = [os.path.join(self.mount_dir, f"c{i}") for i in range(count)]
         self.veths: list[tuple[bytearray, int]] = []
         self.batches: list[bytes] = []
+        self.attaches: list[bytes] = []
+        self.announces: list[bytes] = []
         for i, addr in enumerate(hosts):
             msg = as_request(veth_message(f"veth{i:011d}", mac_of(addr), self.bridge,
                                           NS_FD_SENTINEL), 1)
@@ -245,6 +277,8 @@ class KernelRig:
             self.veths.append((msg, off))
             self.batches.append(b"".join(as_request(m, seq)
                                          for seq, m in enumerate(sandbox_messages(addr), 1)))
+            self.attaches.append(bytes(as_request(attach_message(f"veth{i:011d}", self.bridge), 2)))
+            self.announces.append(bytes(as_request(announce_message(mac_of(addr)), 5)))
         self.live: list[KernelContainer] = []
         self.phases: dict[str, list[float]] = defaultdict(list)
 
@@ -256,6 +290,8 @@ class KernelRig:
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444))
         nl.unshare(nl.CLONE_NEWNET_FLAG)
         try:
+            for key in SANDBOX_SYSCTLS:
+                _write_proc(key)
             inner = _raw_socket()           # the sandbox's socket, opened inside
             nl.mount(THREAD_NETNS, path, "none", nl.MS_BIND_FLAG)
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -268,13 +304,15 @@ class KernelRig:
         os.close(fd)
         t2 = clock()
         send_and_ack(inner, self.batches[i], 4, self.rbuf)
+        send_and_ack(self.sock, self.attaches[i], 1, self.rbuf)
+        send_and_ack(inner, self.announces[i], 1, self.rbuf)
         inner.close()
         t3 = clock()
         self.live.append(KernelContainer(path))
         ph = self.phases
         ph["namespace"].append(t1 - t0)
         ph["veth"].append(t2 - t1)
-        ph["in-sandbox batch"].append(t3 - t2)
+        ph["in-sandbox batch, attach, announce"].append(t3 - t2)
 
     def teardown_one(self, c: KernelContainer) -> None:
         """Delete the namespace: unmount, unlink (the kernel takes eth0 and its

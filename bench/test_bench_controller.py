@@ -215,8 +215,8 @@ def _bench_teardown(benchmark, report, rig) -> None:
 
 def test_same_requests(env, run_root, monkeypatch):
     """The kernel baseline sends what libnet sends for a container: the same
-    veth RTM_NEWLINK (but for the namespace fd) and the same four in-sandbox
-    requests."""
+    veth RTM_NEWLINK (but for the namespace fd), the same four in-sandbox
+    requests, the same enslaving and announcing requests."""
     from libnet.drivers.bridge.driver import host_ifname
     from libnet.netlink import route
 
@@ -247,6 +247,10 @@ def test_same_requests(env, run_root, monkeypatch):
         assert bytes(ours) == veth
         addr = cc.ipaddress.ip_interface(ep.ipv4).ip
         assert batches[-1] == cc.sandbox_messages(addr)
+        (attach,) = [m for op, m in sent if op.startswith(f"link_set {host_ifname(ep.id)}")]
+        assert attach == cc.attach_message(host_ifname(ep.id), rig.bridge)
+        (announce,) = [m for op, m in sent if op == "link_set #2"]
+        assert announce == cc.announce_message(ep.mac)
         assert ep.mac == cc.mac_of(addr)
         cc.check_sandbox(sb.key)
     finally:

@@ -226,11 +226,14 @@ class KernelSystem(System):
     pre-built as bytes outside the timing and sent through libnet's core
     (``NetlinkSocket.batch``, ``nft_commit``), with no Python object layer.
 
-    Per container: a namespace (unshare + bind mount), one RTM_NEWLINK for
-    the veth with its peer created inside the namespace, enslaved and up;
-    inside the namespace arp_notify and one batch (lo up, address, eth0 up,
-    default route); one nf_tables transaction adding the 4 port-map
-    elements.  Teardown: one transaction deleting them, then the namespace.
+    Per container: a namespace (unshare, arp_notify written inside, bind
+    mount), one RTM_NEWLINK for the veth with its peer created inside the
+    namespace, host end up; inside the namespace one batch (lo up, address,
+    eth0 up, default route); the host end enslaved, then eth0's MAC set to
+    itself (the announcement: the order libnet's join needs so that the
+    gratuitous ARP is not dropped, see libnet.sandbox); one nf_tables
+    transaction adding the 4 port-map elements.  Teardown: one transaction
+    deleting them, then the namespace.
 
     The veth request is built once per container naming fd ``PEER_FD``;
     the new namespace is dup2'ed on that fd, so nothing is encoded in the
@@ -278,12 +281,17 @@ class KernelSystem(System):
     def prepare(self, c: ContainerSpec) -> Any:
         from ..netlink import Element
         br = self._bridge(c.network, c.gateway)
+        from ..drivers.bridge.kernel import OWN_GROUP
         veth = nl.encode_message(ROUTE, nl.RTM_NEWLINK, NEW,
                                  {"change": nl.IFF_UP, "flags": nl.IFF_UP},
-                                 {"ifname": f"veth{c.index}", "master": br,
+                                 {"ifname": f"veth{c.index}", "group": OWN_GROUP,
                                   "linkinfo": {"kind": "veth", "data": {"peer": {
                                       "ifname": "eth0", "net_ns_fd": PEER_FD,
                                       "address": _mac(c.ip)}}}})
+        attach = nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {},
+                                   {"ifname": f"veth{c.index}", "master": br})
+        announce = nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": ETH0_INDEX},
+                                     {"address": _mac(c.ip)})
         iface = ipaddress.IPv4Interface(c.address)
         inside = [
             nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": LO_INDEX, "change": nl.IFF_UP,
@@ -307,21 +315,21 @@ class KernelSystem(System):
         tx = self.nft.transaction()
         tx.delete_elements(self.ports_map, els)
         delete = (list(tx.msgs), list(tx.ops))
-        return c, veth, inside, add, delete
+        return c, veth, inside, attach, announce, add, delete
 
     def setup(self, c: ContainerSpec, prep: Any, clock: Clock) -> Any:
-        c, veth, inside, add, delete = prep
-        ns = netns.create(f"k{c.index}", self.ctx.netns_dir)
+        c, veth, inside, attach, announce, add, delete = prep
+        ns = netns.create(f"k{c.index}", self.ctx.netns_dir,
+                          sysctls={"net/ipv4/conf/default/arp_notify": "1"})
         clock.mark("namespace")
         os.dup2(ns.fileno(), PEER_FD)
         self.rs.socket.batch([veth])
         clock.mark("veth")
-        with netns.enter(ns):
-            with open("/proc/sys/net/ipv4/conf/eth0/arp_notify", "w") as f:
-                f.write("1")
         sock = nl.NetlinkSocket(ROUTE, netns=ns.fileno())
         try:
             sock.batch(inside)
+            self.rs.socket.batch([attach])
+            sock.batch([announce])
         finally:
             sock.close()
         clock.mark("addresses")

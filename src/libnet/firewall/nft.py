@@ -25,6 +25,7 @@ import ipaddress
 import threading
 from typing import Any, Iterable
 
+from .. import netns as _netns
 from .. import sysctl
 from ..errors import ConflictError, InvalidParameterError, NotFoundError, UnavailableError
 from ..netlink import Element, NftSocket, RouteSocket, Verdict
@@ -332,8 +333,16 @@ class NftFirewall(Firewall):
 
     def _plan(self, req: PublishRequest, network: FirewallNetwork) -> list[PortMapping]:
         """Every mapping of ``req``, validated and with host ports chosen; raises
-        before anything is programmed."""
-        rng = self._port_range or local_port_range(self._netns)
+        before anything is programmed.  The thread enters the host namespace
+        once for the whole plan (the port range and the bind tests are read
+        there), instead of once per port."""
+        if self._netns is None:
+            return self._plan_here(req, network)
+        with _netns.enter(self._netns):
+            return self._plan_here(req, network)
+
+    def _plan_here(self, req: PublishRequest, network: FirewallNetwork) -> list[PortMapping]:
+        rng = self._port_range or local_port_range(None)
         local: set[str] | None = None
         pending = PortIndex()
         out: list[PortMapping] = []
@@ -343,7 +352,7 @@ class NftFirewall(Firewall):
                 proto, host_ip, port)
             if held is not None:
                 return f"already published by libnet ({held})"
-            if self._check_sockets and port_in_use(self._netns, proto, host_ip, port):
+            if self._check_sockets and port_in_use(None, proto, host_ip, port):
                 return "held by a socket of the host (bind: address in use)"
             return None
 

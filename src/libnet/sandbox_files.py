@@ -37,7 +37,12 @@ def write_atomic(path: str, content: str, mode: int = 0o644) -> None:
     try:
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        # Interrupted (Ctrl-C) around the rename: the rename may have
+        # happened, so the temporary may be gone; the interruption wins.
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
         raise
 
 

@@ -81,7 +81,12 @@ class SQLiteStore:
             try:
                 yield self
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # The original error wins, even if there is nothing left to
+                # roll back (an interruption can land anywhere).
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
                 raise
             else:
                 self._db.execute("COMMIT")

@@ -38,7 +38,7 @@ from .firewall import Firewall, NftFirewall, NoFirewall, PortMapping
 from .ipam import (AddressRequest, DefaultIPAM, IPAMConfig, IPAMDriver, NullIPAM, PoolRequest)
 from .netlink import NetlinkError, RouteSocket
 from .network import Network
-from .options import (EndpointOptions, IPAMOptions, NetworkOptions, SandboxOptions, build,
+from .options import (EndpointOptions, NetworkOptions, SandboxOptions, build,
                       from_jsonable, to_jsonable)
 from .sandbox import Sandbox
 from .store import SQLiteStore, StoreRecord

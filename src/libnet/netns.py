@@ -15,7 +15,7 @@ import errno
 import os
 from typing import Iterator, Union
 
-from . import _netlink
+from . import _netlink, sysctl
 
 __all__ = ["NetNS", "create", "open_netns", "delete", "enter", "list_netns",
            "default_run_dir", "NetNSLike"]
@@ -104,7 +104,7 @@ def create(name: str, run_dir: str | None = None,
                 _netlink.unshare(_netlink.CLONE_NEWNET_FLAG)
                 try:
                     for key, value in (sysctls or {}).items():
-                        _write_sysctl(key, value)
+                        sysctl.write(key, value)
                     _netlink.mount(_THREAD_NETNS, path, "none", _netlink.MS_BIND_FLAG)
                 finally:
                     _netlink.setns(cur, _netlink.CLONE_NEWNET_FLAG)
@@ -115,16 +115,6 @@ def create(name: str, run_dir: str | None = None,
         _remove(path)
         raise
     return NetNS(path, fd, name)
-
-
-def _write_sysctl(key: str, value: str) -> None:
-    if key.startswith("/") or ".." in key.split("/"):
-        raise ValueError(f"invalid sysctl path {key!r}")
-    fd = os.open("/proc/sys/" + key, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, str(value).encode())
-    finally:
-        os.close(fd)
 
 
 def open_netns(ns: NetNSLike, run_dir: str | None = None) -> NetNS:

@@ -17,12 +17,11 @@ would cost an RCU grace period (~12 ms) when that socket closes
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shutil
 from typing import TYPE_CHECKING, Any
 
-from . import netns
+from . import netns, sysctl
 from .netlink import RouteSocket
 from .options import SandboxOptions
 from .sandbox_files import (host_resolv_conf, hosts_content, resolv_conf_content,
@@ -136,11 +135,10 @@ class Sandbox:
         else:
             with netns.enter(self.key):
                 sock = RouteSocket()
-                conf = f"/proc/sys/net/ipv%d/conf/{ifname}/%s"
                 if ep.ipv4:
-                    _write_proc(conf % (4, "arp_notify"), "1")
+                    sysctl.write(f"net/ipv4/conf/{ifname}/arp_notify", 1)
                 if ep.ipv6:
-                    _write_proc(conf % (6, "ndisc_notify"), "1")
+                    sysctl.write(f"net/ipv6/conf/{ifname}/ndisc_notify", 1)
         ok = False
         try:
             with sock.batch() as b:
@@ -193,11 +191,3 @@ class Sandbox:
                     b.route_replace("default", gateway=gateway4, dev=ep.ifname)
                 if gateway6:
                     b.route_replace("default", gateway=gateway6, dev=ep.ifname, family=6)
-
-
-def _write_proc(path: str, value: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, value.encode())
-    finally:
-        os.close(fd)

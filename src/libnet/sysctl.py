@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import netns as _netns
-
 __all__ = ["read", "write"]
 
 
@@ -22,8 +20,11 @@ def _path(key: str) -> str:
 
 
 def _open(key: str, flags: int, netns: Any) -> int:
+    """``netns`` None: the calling thread's namespace (also inside
+    libnet.netns.enter or while netns.create has the thread in a new one)."""
     if netns is None:
         return os.open(_path(key), flags | os.O_CLOEXEC)
+    from . import netns as _netns      # netns.create writes sysctls through here
     with _netns.enter(netns):
         return os.open(_path(key), flags | os.O_CLOEXEC)
 

@@ -15,7 +15,7 @@ reports them all at the end.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping
 
 from ..options import EndpointOptions, NetworkOptions

@@ -27,7 +27,7 @@ import ipaddress
 import socket
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from .. import _netlink as nl
 from .. import netns as _netns

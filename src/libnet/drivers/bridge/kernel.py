@@ -19,7 +19,7 @@ from __future__ import annotations
 import errno
 from typing import Iterable
 
-from ...netlink import NetlinkError, NetlinkExistsError, NetlinkNotFoundError, RouteSocket
+from ...netlink import NetlinkError, NetlinkNotFoundError, RouteSocket
 
 __all__ = ["ensure_bridge", "delete_bridge", "add_endpoint_veth", "attach", "delete_links",
            "link_index", "OWN_GROUP", "LEAK_GROUP"]

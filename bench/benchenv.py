@@ -21,10 +21,13 @@ import fcntl
 import itertools
 import os
 import shutil
+import socket
+import struct
 import tempfile
 import time
 from typing import Any, Callable
 
+from libnet import _netlink as nl
 from libnet import netns
 from libnet.netlink import RouteSocket
 
@@ -146,3 +149,21 @@ class Case:
     run: Callable[[Any], Any]
     teardown: Callable[[Any], None]
     doc: str = ""
+
+
+def send_and_ack(sock: socket.socket, data: bytes | bytearray, count: int,
+                 rbuf: bytearray) -> None:
+    """Send requests (one datagram), read ``count`` acks; raise on an error."""
+    sock.send(data)
+    acked = 0
+    while acked < count:
+        n = sock.recv_into(rbuf)
+        off = 0
+        while off < n:
+            length, mtype = struct.unpack_from("=IH", rbuf, off)
+            if mtype == nl.NLMSG_ERROR:
+                err = struct.unpack_from("=i", rbuf, off + 16)[0]
+                if err:
+                    raise OSError(-err, f"request failed: {os.strerror(-err)}")
+                acked += 1
+            off += (length + 3) & ~3

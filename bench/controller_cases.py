@@ -50,7 +50,7 @@ from libnet import _netlink as nl
 from libnet import netns
 from libnet.netlink import RouteSocket
 
-from benchenv import Env, check_socket_in
+from benchenv import Env, check_socket_in, send_and_ack
 
 CONTAINERS = int(os.environ.get("LIBNET_BENCH_CONTAINERS", "1000"))
 SUBNET = ipaddress.IPv4Network("10.80.0.0/16")
@@ -130,24 +130,6 @@ def _write_proc(path: str) -> None:
         os.write(fd, b"1")
     finally:
         os.close(fd)
-
-
-def send_and_ack(sock: socket.socket, data: bytes | bytearray, count: int,
-                 rbuf: bytearray) -> None:
-    """Send requests (one datagram), read ``count`` acks; raise on an error."""
-    sock.send(data)
-    acked = 0
-    while acked < count:
-        n = sock.recv_into(rbuf)
-        off = 0
-        while off < n:
-            length, mtype = struct.unpack_from("=IH", rbuf, off)
-            if mtype == nl.NLMSG_ERROR:
-                err = struct.unpack_from("=i", rbuf, off + 16)[0]
-                if err:
-                    raise OSError(-err, f"request failed: {os.strerror(-err)}")
-                acked += 1
-            off += (length + 3) & ~3
 
 
 def as_request(msg: bytes, seq: int) -> bytearray:
@@ -514,7 +496,7 @@ class _TimedDB:
 
 # (label, module or class, attribute): the calls the breakdown times.
 def instrument_points() -> list[tuple[str, Any, str]]:
-    from libnet import controller, sandbox
+    from libnet import controller, sandbox, sysctl
     from libnet.controller import Controller
     from libnet.drivers.bridge import kernel
     from libnet.netlink import route
@@ -524,7 +506,7 @@ def instrument_points() -> list[tuple[str, Any, str]]:
         ("namespace: delete (umount + unlink)", netns, "delete"),
         ("namespace: open fd", netns, "open_netns"),
         ("veth: RTM_NEWLINK (host socket)", kernel, "add_endpoint_veth"),
-        ("in-sandbox: sysctl arp_notify (/proc write)", sandbox, "_write_proc"),
+        ("in-sandbox: sysctl arp_notify (/proc write)", sysctl, "write"),
         ("in-sandbox: RouteSocket open", route.RouteSocket, "__init__"),
         ("in-sandbox: RouteSocket close", route.RouteSocket, "close"),
         ("in-sandbox: link_get (name -> index lookups)", route.RouteSocket, "link_get"),

@@ -28,7 +28,7 @@ from libnet import _netlink as nl
 from libnet import netns
 from libnet.netlink import RouteSocket
 
-from benchenv import Case, Env, check_socket_in
+from benchenv import Case, Env, check_socket_in, send_and_ack
 
 try:  # pyroute2 is a baseline only; the libnet rows run without it.
     import pyroute2
@@ -136,19 +136,7 @@ def veth_cases(env: Env) -> list[Case]:
 
     def kernel_run(st):
         sock, data, rbuf = st.raw
-        sock.send(data)
-        acked = 0
-        while acked < VETH_PAIRS:
-            n = sock.recv_into(rbuf)
-            off = 0
-            while off < n:
-                length, mtype = struct.unpack_from("=IH", rbuf, off)
-                if mtype == nl.NLMSG_ERROR:
-                    err = struct.unpack_from("=i", rbuf, off + 16)[0]
-                    if err:
-                        raise OSError(-err, os.strerror(-err))
-                    acked += 1
-                off += (length + 3) & ~3
+        send_and_ack(sock, data, VETH_PAIRS, rbuf)
 
     # libnet core: NetlinkSocket.batch of the same pre-built messages.
     def core_setup():

@@ -217,6 +217,29 @@ PROP_LIST_ATTRS = AttrSet("prop-list-link-attrs", [
     (IFLA_ALT_IFNAME, "alt_ifname", "string", {"multi": True, "maxlen": 127}),
 ])
 
+# IFLA_AF_SPEC holds one nest per address family.  IFLA_INET_CONF is not
+# symmetric: dumps carry the whole ipv4_devconf as an array of u32 (kept as
+# bytes here), while RTM_SETLINK takes nested attributes whose type is the
+# IPV4_DEVCONF_* index (built by libnet.netlink's ``ipv4_conf``).
+INET_AF_ATTRS = AttrSet("ifla-af-inet", [
+    (IFLA_INET_CONF, "conf", "binary"),
+])
+INET6_AF_ATTRS = AttrSet("ifla-af-inet6", [
+    (IFLA_INET6_FLAGS, "flags", "u32"),
+    (IFLA_INET6_CONF, "conf", "binary"),
+    (IFLA_INET6_STATS, "stats", "binary"),
+    (IFLA_INET6_MCAST, "mcast", "binary"),
+    (IFLA_INET6_CACHEINFO, "cacheinfo", "binary"),
+    (IFLA_INET6_ICMP6STATS, "icmp6stats", "binary"),
+    (IFLA_INET6_TOKEN, "token", "ipaddr"),
+    (IFLA_INET6_ADDR_GEN_MODE, "addr_gen_mode", "u8"),
+    (IFLA_INET6_RA_MTU, "ra_mtu", "u32"),
+])
+AF_SPEC_ATTRS = AttrSet("af-spec-attrs", [
+    (AF_INET, "inet", "nest", INET_AF_ATTRS),
+    (AF_INET6, "inet6", "nest", INET6_AF_ATTRS),
+])
+
 _LINK_ATTR_LIST = [
     (IFLA_ADDRESS, "address", "lladdr"),
     (IFLA_BROADCAST, "broadcast", "lladdr"),
@@ -243,7 +266,7 @@ _LINK_ATTR_LIST = [
     (IFLA_STATS64, "stats64", "struct", LINK_STATS64),
     (IFLA_VF_PORTS, "vf_ports", "binary"),
     (IFLA_PORT_SELF, "port_self", "binary"),
-    (IFLA_AF_SPEC, "af_spec", "binary"),
+    (IFLA_AF_SPEC, "af_spec", "nest", AF_SPEC_ATTRS),
     (IFLA_GROUP, "group", "u32"),
     (IFLA_NET_NS_FD, "net_ns_fd", "u32"),
     (IFLA_EXT_MASK, "ext_mask", "u32"),

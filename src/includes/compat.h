@@ -20,6 +20,7 @@
 #include <linux/if_link.h>
 #include <linux/if_addr.h>
 #include <linux/if_arp.h>
+#include <linux/ip.h>
 #include <linux/if.h>
 #include <linux/neighbour.h>
 #include <linux/veth.h>

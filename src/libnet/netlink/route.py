@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import struct
 from typing import Any, Iterable, Iterator
 
 from .. import _netlink as nl
@@ -42,6 +43,12 @@ _NUD = {"permanent": nl.NUD_PERMANENT, "noarp": nl.NUD_NOARP, "reachable": nl.NU
         "stale": nl.NUD_STALE, "none": nl.NUD_NONE, "incomplete": nl.NUD_INCOMPLETE,
         "delay": nl.NUD_DELAY, "probe": nl.NUD_PROBE, "failed": nl.NUD_FAILED}
 AF_INET, AF_INET6, AF_BRIDGE = nl.AF_INET, nl.AF_INET6, nl.AF_BRIDGE
+_ADDR_GEN_MODES = {"eui64": nl.IN6_ADDR_GEN_MODE_EUI64, "none": nl.IN6_ADDR_GEN_MODE_NONE,
+                   "stable_secret": nl.IN6_ADDR_GEN_MODE_STABLE_PRIVACY,
+                   "random": nl.IN6_ADDR_GEN_MODE_RANDOM}
+# net.ipv4.conf.<link>.<name> -> its IPV4_DEVCONF_* index (1-based).
+IPV4_DEVCONF = {name[len("IPV4_DEVCONF_"):].lower(): value
+                for name, value in nl._CONSTANTS.items() if name.startswith("IPV4_DEVCONF_")}
 _FAMILIES = {None: nl.AF_UNSPEC, 4: AF_INET, 6: AF_INET6, "inet": AF_INET, "inet6": AF_INET6,
              "ipv4": AF_INET, "ipv6": AF_INET6}
 
@@ -51,6 +58,25 @@ def _family(value) -> int:
         return _FAMILIES[value]
     except (KeyError, TypeError):
         raise ValueError(f"unknown address family {value!r} (use 4 or 6)") from None
+
+
+_NLA_U32 = struct.Struct("=HHI")
+
+
+def _ipv4_conf(conf) -> bytes:
+    """IFLA_INET_CONF as RTM_SETLINK takes it: one u32 attribute per setting,
+    typed by its IPV4_DEVCONF_* index (dumps carry a plain array instead)."""
+    out = bytearray()
+    for key, value in conf.items():
+        index = IPV4_DEVCONF.get(key.replace("-", "_")) if isinstance(key, str) else None
+        if index is None:
+            raise ValueError(f"unknown IPv4 interface setting {key!r}")
+        if isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
+            raise ValueError(f"IPv4 setting {key} takes an unsigned 32-bit integer, not {value!r}")
+        out += _NLA_U32.pack(8, index, value)
+    return bytes(out)
 
 
 def _pick(table: dict, value, what: str) -> int:
@@ -214,9 +240,17 @@ class _Verbs:
     def link_set(self, link, *, up: bool | None = None, mtu: int | None = None,
                  mac: str | None = None, master: Any = None, nomaster: bool = False,
                  netns: Any = None, name: str | None = None, txqlen: int | None = None,
-                 alias: str | None = None, group: int | None = None):
+                 alias: str | None = None, group: int | None = None,
+                 ipv4_conf: dict[str, int] | None = None, addr_gen_mode: str | int | None = None):
         """Change a link: up/down, MTU, MAC, master (``nomaster=True`` to
-        release), namespace, name, txqlen, alias, group."""
+        release), namespace, name, txqlen, alias, group.
+
+        ``ipv4_conf`` sets the link's ``net.ipv4.conf.<link>.*`` values
+        ({"arp_notify": 1, ...}) and ``addr_gen_mode`` its IPv6 address
+        generation ('eui64', 'none', 'stable_secret', 'random'; 'none' before
+        the link comes up: no link-local address, so no DAD, router or MLD
+        traffic) through netlink, without /proc/sys.  The kernel applies them
+        after the flags of the same request."""
         hdr: dict = {}
         attrs: dict = {}
         if name is not None:
@@ -235,6 +269,14 @@ class _Verbs:
             attrs["master"] = self._resolve(master) if master else 0
         if alias is not None:
             attrs["ifalias"] = alias
+        af: dict = {}
+        if ipv4_conf:
+            af["inet"] = {"conf": _ipv4_conf(ipv4_conf)}
+        if addr_gen_mode is not None:
+            af["inet6"] = {"addr_gen_mode": _pick(_ADDR_GEN_MODES, addr_gen_mode,
+                                                  "IPv6 address generation mode")}
+        if af:
+            attrs["af_spec"] = af
         if len(attrs) + len(hdr) <= 1 and "change" not in hdr:
             raise ValueError("link_set: nothing to change")
         msg = nl.encode_message(_ROUTE, nl.RTM_NEWLINK, 0, hdr, attrs)

@@ -4,8 +4,10 @@ One container is what a runtime asks of libnet for each container it starts:
 a sandbox (a network namespace bind-mounted under the run directory, and its
 hosts / resolv.conf), an endpoint on a bridge network (an address from IPAM,
 a MAC, a store record), and the join (a veth whose peer is created inside
-the sandbox as eth0, host end up; inside the sandbox, lo up, the address,
-eth0 up and the default route in one batch; then the host end joins the
+the sandbox as eth0, host end up, and in the same send the host end's IPv6
+address generation turned off; inside the sandbox, in one batch: lo up,
+eth0's arp_notify on and IPv6 address generation off, the address, eth0 up
+and the default route; then the host end joins the
 bridge and eth0's MAC is set to itself, which makes the kernel announce
 the address: see libnet.sandbox for why the announcement needs that order).
 Teardown is ``sandbox.delete()`` and ``endpoint.delete()``.
@@ -16,16 +18,15 @@ Two contenders do that same work, container after container:
   ``endpoint.join``; teardown ``sandbox.delete()`` + ``endpoint.delete()``.
 - ``KernelRig``: the kernel's own cost of the same kernel work, with the
   fewest syscalls and pre-built messages: create the namespace in-process
-  (a file, ``unshare(CLONE_NEWNET)``, arp_notify/ndisc_notify written
-  there, a netlink socket opened inside, bind mount, back with ``setns``),
-  one RTM_NEWLINK for the veth (built before the timing; only the
-  namespace fd is patched in), one send of the four in-sandbox requests,
+  (a file, ``unshare(CLONE_NEWNET)``, a netlink socket opened inside, bind
+  mount, back with ``setns``), one send of the veth's RTM_NEWLINK and the
+  host end's setting (built before the timing; only the namespace fd is
+  patched in), one send of the five in-sandbox requests,
   the enslaving RTM_NEWLINK and the MAC one (all built before the timing),
   every ack read from plain AF_NETLINK sockets.  Teardown: unmount and unlink the namespace, which
   takes the veth pair with it (the kernel does that asynchronously).
 
-What only libnet does (the store, IPAM, the files, arp_notify, option
-checks) is therefore all in the ratio: that is the price of the controller.
+What only libnet does (the store, IPAM, the files, option checks) is therefore all in the ratio: that is the price of the controller.
 
 Everything runs in namespaces of ``benchenv.Env`` under a private run
 directory; the controller's host namespace is one of them (Config.netns),
@@ -48,6 +49,9 @@ from typing import Any, Callable, Iterator
 
 from libnet import _netlink as nl
 from libnet import netns
+from libnet.benchmark import baseline
+from libnet.benchmark.baseline import (announce_message, attach_message, host_end_message,
+                                       mac_of, veth_message)
 from libnet.netlink import RouteSocket
 
 from benchenv import Env, check_socket_in, send_and_ack
@@ -56,13 +60,11 @@ CONTAINERS = int(os.environ.get("LIBNET_BENCH_CONTAINERS", "1000"))
 SUBNET = ipaddress.IPv4Network("10.80.0.0/16")
 GATEWAY = SUBNET.network_address + 1
 ROUTE = nl.NETLINK_ROUTE
-CREATE = nl.NLM_F_CREATE | nl.NLM_F_EXCL
-REPLACE = nl.NLM_F_CREATE | nl.NLM_F_REPLACE
 THREAD_NETNS = "/proc/thread-self/ns/net"
 SETTLE_SECONDS = 0.5       # pause once the kernel has cleaned a round up
 CLEANUP_TIMEOUT = 300.0    # seconds to wait for the kernel to destroy the namespaces
 NS_FD_SENTINEL = 0x5EEDF00D  # IFLA_NET_NS_FD placeholder in the pre-built veth request
-PEER_IFINDEX = 2           # eth0's index in a fresh namespace (lo is 1)
+PEER_IFINDEX = baseline.ETH0_INDEX   # eth0's index in a fresh namespace (lo is 1)
 
 # Target from issue 4: libnet's per-container p50 within 1.5x the kernel's.
 TARGETS = {
@@ -119,19 +121,6 @@ def _raw_socket() -> socket.socket:
     return s
 
 
-SANDBOX_SYSCTLS = ["/proc/sys/net/ipv4/conf/default/arp_notify"]
-if os.path.isdir("/proc/sys/net/ipv6"):
-    SANDBOX_SYSCTLS.append("/proc/sys/net/ipv6/conf/default/ndisc_notify")
-
-
-def _write_proc(path: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, b"1")
-    finally:
-        os.close(fd)
-
-
 def as_request(msg: bytes, seq: int) -> bytearray:
     """An encoded message with NLM_F_REQUEST | NLM_F_ACK and a sequence number."""
     out = bytearray(msg)
@@ -140,61 +129,13 @@ def as_request(msg: bytes, seq: int) -> bytearray:
     return out
 
 
-def mac_of(address: ipaddress.IPv4Address) -> str:
-    """Docker's MAC for an IPv4 address (what libnet's bridge driver uses)."""
-    return "02:42:" + ":".join(f"{b:02x}" for b in address.packed)
-
-
-def veth_message(host_ifname: str, mac: str, bridge_index: int, ns_fd: int) -> bytes:
-    """The RTM_NEWLINK the bridge driver's join sends: veth ``host_ifname``
-    up, in libnet's link group, peer eth0 with ``mac`` created in ``ns_fd``;
-    the kernel echoes the new link (eth0's index is its IFLA_LINK)."""
-    from libnet.drivers.bridge.kernel import OWN_GROUP
-    return nl.encode_message(
-        ROUTE, nl.RTM_NEWLINK, CREATE | nl.NLM_F_ECHO, {"change": nl.IFF_UP, "flags": nl.IFF_UP},
-        {"ifname": host_ifname, "group": OWN_GROUP,
-         "linkinfo": {"kind": "veth", "data": {"peer": {
-             "ifname": "eth0", "address": mac, "net_ns_fd": ns_fd}}}})
-
-
-def attach_message(host_ifname: str, bridge_index: int) -> bytes:
-    """The host end joins the bridge once eth0 is up."""
-    return nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {},
-                             {"ifname": host_ifname, "master": bridge_index})
-
-
-def announce_message(mac: str) -> bytes:
-    """eth0's MAC set to itself: NETDEV_CHANGEADDR, on which arp_notify sends
-    the gratuitous ARP."""
-    return nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": PEER_IFINDEX}, {"address": mac})
-
-
 def sandbox_messages(address: ipaddress.IPv4Address) -> list[bytes]:
-    """The four requests of the first join's in-sandbox batch: lo up, the
-    address on eth0, eth0 up, the default route via the gateway."""
-    up = {"change": nl.IFF_UP, "flags": nl.IFF_UP}
-    return [
-        nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, dict(up), {"ifname": "lo"}),
-        nl.encode_message(ROUTE, nl.RTM_NEWADDR, CREATE,
-                          {"family": nl.AF_INET, "prefixlen": SUBNET.prefixlen, "index": PEER_IFINDEX,
-                           "scope": 0, "flags": 0},
-                          {"local": str(address), "address": str(address)}),
-        nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {**up, "index": PEER_IFINDEX}, {}),
-        nl.encode_message(ROUTE, nl.RTM_NEWROUTE, REPLACE,
-                          {"family": nl.AF_INET, "dst_len": 0, "table": nl.RT_TABLE_MAIN,
-                           "protocol": nl.RTPROT_BOOT, "scope": nl.RT_SCOPE_UNIVERSE,
-                           "type": nl.RTN_UNICAST, "flags": 0},
-                          {"gateway": str(GATEWAY), "oif": PEER_IFINDEX}),
-    ]
+    """The first join's in-sandbox batch, on this benchmark's network."""
+    return baseline.sandbox_messages(address, SUBNET.prefixlen, GATEWAY)
 
 
 def make_bridge(rs: RouteSocket, name: str) -> int:
-    """A bridge with the network's gateway address, up (as the driver makes it)."""
-    rs.link_add(name, "bridge", stp_state=0)
-    index = rs.link_get(name).index
-    rs.addr_add(index, f"{GATEWAY}/{SUBNET.prefixlen}")
-    rs.link_set(index, up=True)
-    return index
+    return baseline.make_bridge(rs, name, f"{GATEWAY}/{SUBNET.prefixlen}")
 
 
 def wait_for_links(rs: RouteSocket, expected: int, what: str) -> float:
@@ -252,8 +193,8 @@ class KernelRig:
         self.attaches: list[bytes] = []
         self.announces: list[bytes] = []
         for i, addr in enumerate(hosts):
-            msg = as_request(veth_message(f"veth{i:011d}", mac_of(addr), self.bridge,
-                                          NS_FD_SENTINEL), 1)
+            msg = as_request(veth_message(f"veth{i:011d}", mac_of(addr), NS_FD_SENTINEL), 1)
+            msg += as_request(host_end_message(f"veth{i:011d}"), 2)
             off = msg.find(struct.pack("=I", NS_FD_SENTINEL))
             assert off > 0 and msg.count(struct.pack("=I", NS_FD_SENTINEL)) == 1
             self.veths.append((msg, off))
@@ -272,8 +213,6 @@ class KernelRig:
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444))
         nl.unshare(nl.CLONE_NEWNET_FLAG)
         try:
-            for key in SANDBOX_SYSCTLS:
-                _write_proc(key)
             inner = _raw_socket()           # the sandbox's socket, opened inside
             nl.mount(THREAD_NETNS, path, "none", nl.MS_BIND_FLAG)
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -282,10 +221,10 @@ class KernelRig:
         t1 = clock()
         msg, off = self.veths[i]
         struct.pack_into("=I", msg, off, fd)
-        send_and_ack(self.sock, msg, 1, self.rbuf)
+        send_and_ack(self.sock, msg, 2, self.rbuf)
         os.close(fd)
         t2 = clock()
-        send_and_ack(inner, self.batches[i], 4, self.rbuf)
+        send_and_ack(inner, self.batches[i], 5, self.rbuf)
         send_and_ack(self.sock, self.attaches[i], 1, self.rbuf)
         send_and_ack(inner, self.announces[i], 1, self.rbuf)
         inner.close()

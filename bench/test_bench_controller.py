@@ -215,8 +215,9 @@ def _bench_teardown(benchmark, report, rig) -> None:
 
 def test_same_requests(env, run_root, monkeypatch):
     """The kernel baseline sends what libnet sends for a container: the same
-    veth RTM_NEWLINK (but for the namespace fd), the same four in-sandbox
-    requests, the same enslaving and announcing requests."""
+    veth RTM_NEWLINK (but for the namespace fd) and host-end setting, the
+    same five in-sandbox requests, the same enslaving and announcing
+    requests."""
     from libnet.drivers.bridge.driver import host_ifname
     from libnet.netlink import route
 
@@ -239,12 +240,12 @@ def test_same_requests(env, run_root, monkeypatch):
         rig.setup_one(0)
         monkeypatch.undo()
         sb, ep = rig.live[0]
-        (veth,) = [m for op, m in sent if op.startswith("link_add_veth")]
-        ours = bytearray(cc.veth_message(host_ifname(ep.id), ep.mac, rig.bridge,
-                                         cc.NS_FD_SENTINEL))
+        (veth, host_end) = [b for b in batches if b[0].find(b"veth") >= 0][0]
+        ours = bytearray(cc.veth_message(host_ifname(ep.id), ep.mac, cc.NS_FD_SENTINEL))
         off = ours.find(cc.NS_FD_SENTINEL.to_bytes(4, "little"))
         ours[off:off + 4] = veth[off:off + 4]   # libnet's fd number
         assert bytes(ours) == veth
+        assert host_end == cc.host_end_message(host_ifname(ep.id))
         addr = cc.ipaddress.ip_interface(ep.ipv4).ip
         assert batches[-1] == cc.sandbox_messages(addr)
         (attach,) = [m for op, m in sent if op.startswith(f"link_set {host_ifname(ep.id)}")]

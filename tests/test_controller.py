@@ -124,9 +124,26 @@ def test_two_sandboxes_exchange_traffic(ctl, host):
     br = net.driver_state["bridge_name"]
     assert br == f"br-{net.id[:12]}"
     (brj,) = [l for l in ip_json(host, "addr") if l["ifname"] == br]
+    # The bridge has a MAC of its own: the gateway's MAC does not follow
+    # its ports.
+    (brd,) = ip_json(host, "-d", "link", "show", br)
+    assert int(brd["address"][:2], 16) & 0x03 == 0x02          # unicast, local
+    assert brd["address"] not in {l["address"] for l in ip_json(host, "link") if l.get("master") == br}
     assert [x["local"] for x in brj["addr_info"] if x["family"] == "inet"] == ["10.60.0.1"]
     ports = [l["ifname"] for l in ip_json(host, "link") if l.get("master") == br]
     assert sorted(ports) == sorted(["veth" + a.id[:11], "veth" + b.id[:11]])
+    # No IPv6 on an IPv4-only network: no link-local address on eth0 or on
+    # the bridge ports (whose DAD, RS and MLD the bridge would flood).
+    assert [x for x in eth0["addr_info"] if x["family"] == "inet6"] == []
+    for port in ports:
+        (pj,) = ip_json(host, "-d", "link", "show", port)
+        assert pj["inet6_addr_gen_mode"] == "none"
+        (pa,) = ip_json(host, "addr", "show", port)
+        assert pa["addr_info"] == []
+    (ej,) = ip_json(nsa, "-d", "link", "show", "eth0")
+    assert ej["inet6_addr_gen_mode"] == "none"
+    from libnet import sysctl
+    assert sysctl.read("net/ipv4/conf/eth0/arp_notify", nsa.path) == "1"
 
 
 def test_join_announces_the_address(ctl):
@@ -171,6 +188,11 @@ def test_static_and_dual_stack(ctl):
     assert dyn.info()["gateway_ipv6"] == "fd00:62::1"
     reply, (_, peer) = tcp_roundtrip(Ns(s2.key), n1, "fd00:62::10")
     assert reply == b"pong" and peer == "fd00:62::2"
+    # An IPv6 endpoint keeps its link-local address; the bridge port has none.
+    (eth0,) = ip_json(n1, "-6", "addr", "show", "eth0")
+    assert any(x["local"].startswith("fe80:") for x in eth0["addr_info"])
+    (pj,) = ip_json(Ns(ctl.config.netns), "addr", "show", "veth" + dyn.id[:11])
+    assert pj["addr_info"] == []
 
 
 def test_two_networks_eth0_eth1_and_gateway_priority(ctl):

@@ -427,7 +427,7 @@ class Controller:
                     raise NotFoundError(f"namespace {opts.netns_path} does not exist")
                 key = opts.netns_path
             else:
-                ns = netns.create(sid, self.netns_dir, sysctls=_SANDBOX_SYSCTLS)
+                ns = netns.create(sid, self.netns_dir)
                 ns.close()
                 key, owns = ns.path, True
             sb = Sandbox(self, sid, container_id, opts, key, owns)
@@ -723,13 +723,6 @@ class Controller:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-
-# Written inside each new sandbox namespace as it is made: interfaces
-# created there later announce their addresses (see Sandbox._announce).
-_SANDBOX_SYSCTLS = {"net/ipv4/conf/default/arp_notify": "1"}
-if os.path.isdir("/proc/sys/net/ipv6"):
-    _SANDBOX_SYSCTLS["net/ipv6/conf/default/ndisc_notify"] = "1"
 
 
 def _is_mounted_netns(path: str) -> bool:

@@ -123,27 +123,33 @@ class Sandbox:
     def _configure(self, ifname: str, index: int | None, ep: "Endpoint", gateway4: str | None,
                    gateway6: str | None, make_default: bool, first: bool) -> RouteSocket:
         """Inside the namespace, in one batch: loopback (first join), the
-        addresses, the interface up, the default route if this endpoint
-        carries it, static routes.  Returns the socket (the caller closes
-        it after ``_announce``)."""
+        interface's settings, the addresses, the interface up, the default
+        route if this endpoint carries it, static routes.  Returns the
+        socket (the caller closes it after ``_announce``).
+
+        The settings go by netlink, before the interface comes up:
+        ``arp_notify`` (so ``_announce`` sends a gratuitous ARP), and, on an
+        endpoint without IPv6, no IPv6 address generation (no link-local
+        address, hence no DAD, router solicitation or MLD report flooded
+        to every port of the bridge; Docker likewise leaves IPv6 off the
+        interface of an IPv4-only network).  ``ndisc_notify`` has no
+        netlink setter: an IPv6 endpoint writes it under /proc/sys, whose
+        lookups slow down with the number of namespaces on the host."""
         assert self.key is not None
         link: str | int = index if index is not None else ifname
-        if self.owns_netns:
-            # arp_notify/ndisc_notify were set as the namespace's defaults
-            # when it was made.
-            sock = RouteSocket(self.key)
-        else:
+        if ep.ipv6:
             with netns.enter(self.key):
                 sock = RouteSocket()
-                if ep.ipv4:
-                    sysctl.write(f"net/ipv4/conf/{ifname}/arp_notify", 1)
-                if ep.ipv6:
-                    sysctl.write(f"net/ipv6/conf/{ifname}/ndisc_notify", 1)
+                sysctl.write(f"net/ipv6/conf/{ifname}/ndisc_notify", 1)
+        else:
+            sock = RouteSocket(self.key)
         ok = False
         try:
             with sock.batch() as b:
                 if first:
                     b.link_set("lo", up=True)
+                b.link_set(link, ipv4_conf={"arp_notify": 1} if ep.ipv4 else None,
+                           addr_gen_mode=None if ep.ipv6 else "none")
                 if ep.ipv4:
                     b.addr_add(link, ep.ipv4)
                 if ep.ipv6:

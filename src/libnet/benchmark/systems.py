@@ -23,6 +23,7 @@ from typing import Any
 
 from .. import _netlink as nl
 from .. import netns
+from . import baseline
 
 __all__ = ["ContainerSpec", "Context", "Clock", "System", "LibnetSystem", "KernelSystem",
            "PORTS", "PER_NETWORK", "spec"]
@@ -216,9 +217,7 @@ class LibnetSystem(System):
 # ---------------------------------------------------------------------------- kernel
 
 ROUTE = nl.NETLINK_ROUTE
-NEW = nl.NLM_F_CREATE | nl.NLM_F_EXCL
 PEER_FD = 1000            # the veth request names this fd; each container's namespace is dup2'ed on it
-LO_INDEX, ETH0_INDEX = 1, 2   # a new namespace numbers lo 1 and its next link 2
 
 
 class KernelSystem(System):
@@ -226,9 +225,10 @@ class KernelSystem(System):
     pre-built as bytes outside the timing and sent through libnet's core
     (``NetlinkSocket.batch``, ``nft_commit``), with no Python object layer.
 
-    Per container: a namespace (unshare, arp_notify written inside, bind
-    mount), one RTM_NEWLINK for the veth with its peer created inside the
-    namespace, host end up; inside the namespace one batch (lo up, address,
+    Per container (the requests of ``libnet.benchmark.baseline``): a
+    namespace (unshare, bind mount), one send of the veth's RTM_NEWLINK (its
+    peer created inside the namespace, host end up) and the host end's
+    setting; inside the namespace one batch (lo up, eth0's settings, address,
     eth0 up, default route); the host end enslaved, then eth0's MAC set to
     itself (the announcement: the order libnet's join needs so that the
     gratuitous ARP is not dropped, see libnet.sandbox); one nf_tables
@@ -270,44 +270,20 @@ class KernelSystem(System):
     def _bridge(self, k: int, gateway: str) -> int:
         idx = self.bridges.get(k)
         if idx is None:
-            name = f"bench{k}"
-            self.rs.link_add(name, "bridge", stp_state=0)
-            idx = self.rs.link_get(name).index
-            self.rs.addr_add(idx, f"{gateway}/16")
-            self.rs.link_set(idx, up=True)
+            idx = baseline.make_bridge(self.rs, f"bench{k}", f"{gateway}/16")
             self.bridges[k] = idx
         return idx
 
     def prepare(self, c: ContainerSpec) -> Any:
         from ..netlink import Element
         br = self._bridge(c.network, c.gateway)
-        from ..drivers.bridge.kernel import OWN_GROUP
-        veth = nl.encode_message(ROUTE, nl.RTM_NEWLINK, NEW,
-                                 {"change": nl.IFF_UP, "flags": nl.IFF_UP},
-                                 {"ifname": f"veth{c.index}", "group": OWN_GROUP,
-                                  "linkinfo": {"kind": "veth", "data": {"peer": {
-                                      "ifname": "eth0", "net_ns_fd": PEER_FD,
-                                      "address": _mac(c.ip)}}}})
-        attach = nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {},
-                                   {"ifname": f"veth{c.index}", "master": br})
-        announce = nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": ETH0_INDEX},
-                                     {"address": _mac(c.ip)})
         iface = ipaddress.IPv4Interface(c.address)
-        inside = [
-            nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": LO_INDEX, "change": nl.IFF_UP,
-                                                         "flags": nl.IFF_UP}, {}),
-            nl.encode_message(ROUTE, nl.RTM_NEWADDR, NEW,
-                              {"family": 2, "prefixlen": iface.network.prefixlen,
-                               "index": ETH0_INDEX, "scope": 0, "flags": 0},
-                              {"local": c.ip, "address": c.ip}),
-            nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": ETH0_INDEX, "change": nl.IFF_UP,
-                                                         "flags": nl.IFF_UP}, {}),
-            nl.encode_message(ROUTE, nl.RTM_NEWROUTE, nl.NLM_F_CREATE | nl.NLM_F_REPLACE,
-                              {"family": 2, "dst_len": 0, "table": nl.RT_TABLE_MAIN,
-                               "protocol": nl.RTPROT_BOOT, "scope": nl.RT_SCOPE_UNIVERSE,
-                               "type": nl.RTN_UNICAST, "flags": 0},
-                              {"gateway": c.gateway, "oif": ETH0_INDEX}),
-        ]
+        host_end = f"veth{c.index}"
+        veth = [baseline.veth_message(host_end, baseline.mac_of(c.ip), PEER_FD),
+                baseline.host_end_message(host_end)]
+        inside = baseline.sandbox_messages(c.ip, iface.network.prefixlen, c.gateway)
+        attach = baseline.attach_message(host_end, br)
+        announce = baseline.announce_message(baseline.mac_of(c.ip))
         els = [Element((6, hp), (c.ip, cp)) for cp, hp in c.ports]
         tx = self.nft.transaction()
         tx.add_elements(self.ports_map, els, exclusive=True)
@@ -319,11 +295,10 @@ class KernelSystem(System):
 
     def setup(self, c: ContainerSpec, prep: Any, clock: Clock) -> Any:
         c, veth, inside, attach, announce, add, delete = prep
-        ns = netns.create(f"k{c.index}", self.ctx.netns_dir,
-                          sysctls={"net/ipv4/conf/default/arp_notify": "1"})
+        ns = netns.create(f"k{c.index}", self.ctx.netns_dir)
         clock.mark("namespace")
         os.dup2(ns.fileno(), PEER_FD)
-        self.rs.socket.batch([veth])
+        self.rs.socket.batch(veth)
         clock.mark("veth")
         sock = nl.NetlinkSocket(ROUTE, netns=ns.fileno())
         try:
@@ -344,7 +319,7 @@ class KernelSystem(System):
         from ..netlink import RouteSocket
         with RouteSocket(ns) as rs:
             link = rs.link_get("eth0")
-            if link.index != ETH0_INDEX or not any(r.gateway for r in rs.route_dump()):
+            if link.index != baseline.ETH0_INDEX or not any(r.gateway for r in rs.route_dump()):
                 raise RuntimeError("kernel baseline: eth0 or its default route is not as pre-built")
         self.checked = True
 
@@ -362,7 +337,3 @@ class KernelSystem(System):
         os.close(self._placeholder)
         self.nft.close()
         self.rs.close()
-
-
-def _mac(ip: str) -> str:
-    return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)

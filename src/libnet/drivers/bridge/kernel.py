@@ -17,17 +17,25 @@ for one grace period instead of one each.
 from __future__ import annotations
 
 import errno
+import os
 from typing import Iterable
 
 from ...netlink import NetlinkError, NetlinkNotFoundError, RouteSocket
 
-__all__ = ["ensure_bridge", "delete_bridge", "add_endpoint_veth", "attach", "delete_links",
+__all__ = ["random_mac", "ensure_bridge", "delete_bridge", "add_endpoint_veth", "attach", "delete_links",
            "link_index", "OWN_GROUP", "LEAK_GROUP"]
 
 # Link groups: libnet's host ends of veths, and links about to be deleted
 # together.
 OWN_GROUP = 0x6C6E    # "ln"
 LEAK_GROUP = 0x6C6F
+
+
+def random_mac() -> str:
+    """A random unicast, locally administered MAC."""
+    b = bytearray(os.urandom(6))
+    b[0] = (b[0] & 0xFE) | 0x02
+    return ":".join(f"{x:02x}" for x in b)
 
 
 def link_index(host: RouteSocket, name: str) -> int | None:
@@ -48,7 +56,11 @@ def ensure_bridge(host: RouteSocket, name: str, mtu: int | None,
         if link.kind != "bridge":
             raise ValueError(f"{name} exists and is a {link.kind or 'plain'} device, not a bridge")
     except NetlinkNotFoundError:
-        host.link_add(name, "bridge", mtu=mtu, stp_state=0, up=False)
+        # A MAC of its own (as Docker gives its bridges): otherwise the
+        # bridge takes the lowest MAC among its ports, so the gateway's MAC
+        # would change under the containers as ports come and go, and every
+        # new port would make the kernel scan all the others for it.
+        host.link_add(name, "bridge", mtu=mtu, mac=random_mac(), stp_state=0, up=False)
         created = True
         link = host.link_get(name)
     b = host.batch()
@@ -77,9 +89,20 @@ def delete_bridge(host: RouteSocket, name: str) -> None:
 def add_endpoint_veth(host: RouteSocket, host_ifname: str, ifname: str, sandbox_fd: int,
                       mac: str, mtu: int | None) -> int | None:
     """Create the pair; return the sandbox side's index there (from the
-    kernel's echo of the new link: its IFLA_LINK), or None."""
-    replies = host.link_add_veth(host_ifname, ifname, peer_netns=sandbox_fd, peer_mac=mac,
-                                 mtu=mtu, group=OWN_GROUP, up=True, echo=True)
+    kernel's echo of the new link: its IFLA_LINK), or None.
+
+    In the same send, the host end gets no IPv6 address generation: a
+    bridge port needs no address of its own, and its link-local address
+    would cost DAD, router solicitations and MLD reports that the bridge
+    floods to every other port, so each new container would cost every
+    container already there.  It takes effect before the carrier comes up
+    (when the sandbox side does), so no address is ever made.  The kernel
+    refuses IFLA_AF_SPEC in the creating request itself."""
+    b = host.batch()
+    b.link_add_veth(host_ifname, ifname, peer_netns=sandbox_fd, peer_mac=mac,
+                    mtu=mtu, group=OWN_GROUP, up=True, echo=True)
+    b.link_set(host_ifname, addr_gen_mode="none")
+    replies = b.send()[0]
     for link in replies or ():
         if getattr(link, "name", None) == host_ifname:
             return link.link

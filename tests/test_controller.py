@@ -268,6 +268,24 @@ def test_hosts_and_resolv_conf(ctl):
     assert not [f for f in os.listdir(sb.dir) if f.startswith(".")]   # no temporaries left
 
 
+def test_one_controller_per_data_dir(cfg, host):
+    c = Controller(cfg)
+    try:
+        c.new_network("bridge", "mine", ipam={"ipv4": [{"subnet": "10.67.0.0/24"}]})
+        links = host_links(host)
+        with pytest.raises(UnavailableError, match="in use by another libnet controller"):
+            Controller(cfg)
+        assert host_links(host) == links and [n.name for n in c.networks()] == ["mine"]
+        c.new_network("bridge", "still-mine", ipam={"ipv4": [{"subnet": "10.67.1.0/24"}]})
+    finally:
+        c.stop()
+    c2 = Controller(cfg)          # free again once the first one stopped
+    try:
+        assert sorted(n.name for n in c2.networks()) == ["mine", "still-mine"]
+    finally:
+        c2.stop()
+
+
 def test_restore_after_restart(cfg, host):
     c = Controller(cfg)
     net = c.new_network("bridge", "keep", ipam={"ipv4": [{"subnet": "10.66.0.0/24"}]})

@@ -87,8 +87,14 @@ class Controller:
             raise InvalidParameterError("give a Config or keyword arguments, not both")
         os.makedirs(self.config.run_dir, exist_ok=True)
         self._lock = threading.RLock()
-        self.host = RouteSocket(self.config.netns)
+        # The store first: it refuses a data dir another controller holds
+        # (StoreInUseError) before anything touches the kernel.
         self.store = SQLiteStore(self.config.data_dir)
+        try:
+            self.host = RouteSocket(self.config.netns)
+        except BaseException:
+            self.store.close()
+            raise
         ipam_cfg = IPAMConfig(**{k: v for k, v in (
             ("local_pools", self.config.default_address_pools),
             ("global_pools", self.config.global_address_pools)) if v is not None})

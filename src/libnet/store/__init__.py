@@ -1,5 +1,5 @@
 """State persistence.  The embedded default is SQLite (``SQLiteStore``)."""
 
-from .sqlite import SQLiteStore, StoreRecord
+from .sqlite import SQLiteStore, StoreInUseError, StoreRecord
 
-__all__ = ["SQLiteStore", "StoreRecord"]
+__all__ = ["SQLiteStore", "StoreInUseError", "StoreRecord"]

@@ -4,8 +4,15 @@ Three kinds of record, each a row keyed by id with its fields as JSON:
 networks, endpoints and sandboxes.  IPAM allocations are not stored apart:
 they are derived from the networks' pools and the endpoints' addresses on
 restore, so the two can never disagree.  Every controller change is one
-transaction (``with store.transaction():``); a crash before its commit leaves
-the previous state, which the controller reconciles with the kernel at start.
+transaction (``with store.transaction():``, or a single statement, which
+SQLite commits on its own); a crash before its commit leaves the previous
+state, which the controller reconciles with the kernel at start.
+
+The file is opened in exclusive locking mode: the controller that opened it
+holds it until it closes the store.  A second controller on the same data
+directory is refused (``StoreInUseError``) instead of both managing the same
+kernel objects; and with no other reader to coordinate with, a commit takes
+no file locks and no shared-memory index (about half its cost).
 """
 
 from __future__ import annotations
@@ -18,7 +25,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-__all__ = ["SQLiteStore", "StoreRecord"]
+from ..errors import UnavailableError
+
+__all__ = ["SQLiteStore", "StoreRecord", "StoreInUseError"]
+
+
+class StoreInUseError(UnavailableError):
+    """Another process holds the store (a controller runs on this data dir)."""
 
 _KINDS = ("network", "endpoint", "sandbox")
 
@@ -33,6 +46,11 @@ CREATE TABLE IF NOT EXISTS sandbox (
     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
 """
 SCHEMA_VERSION = "1"
+_UPSERT_ENDPOINT = ("INSERT INTO endpoint VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                    "name = excluded.name, parent = excluded.parent, data = excluded.data")
+_UPSERT = {k: f"INSERT INTO {k} VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+              "name = excluded.name, data = excluded.data" for k in ("network", "sandbox")}
+_DELETE = {k: f"DELETE FROM {k} WHERE id = ?" for k in _KINDS}
 
 
 @dataclass(frozen=True)
@@ -51,10 +69,23 @@ class SQLiteStore:
         os.makedirs(data_dir, exist_ok=True)
         self.path = os.path.join(data_dir, filename)
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE).
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # timeout=0: a store held by another controller is refused at once.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=0)
         self._lock = threading.RLock()
         self._depth = 0
-        self._db.execute("PRAGMA journal_mode=WAL")
+        try:
+            # Before WAL is entered, so that its index lives in this
+            # process's memory; the first write below takes the lock.
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as e:
+            self._db.close()
+            if "locked" in str(e) or "busy" in str(e):
+                raise StoreInUseError(f"{self.path} is in use by another libnet controller") from None
+            raise
         # NORMAL in WAL mode: a power loss may lose the last commits, never
         # corrupt the file; the reconcile pass covers a lost commit.
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -100,22 +131,19 @@ class SQLiteStore:
     def put(self, rec: StoreRecord) -> None:
         self._check(rec.kind)
         data = json.dumps(rec.data, sort_keys=True)
-        with self.transaction():
-            # An upsert keeps the row (and its rowid: listing order is
-            # creation order) where INSERT OR REPLACE would re-insert it.
+        # One statement: atomic by itself (committed at once outside a
+        # transaction).  An upsert keeps the row (and its rowid: listing
+        # order is creation order) where INSERT OR REPLACE would re-insert it.
+        with self._lock:
             if rec.kind == "endpoint":
-                self._db.execute("INSERT INTO endpoint VALUES (?, ?, ?, ?) ON CONFLICT (id) DO "
-                                 "UPDATE SET name = excluded.name, parent = excluded.parent, "
-                                 "data = excluded.data", (rec.id, rec.name, rec.parent, data))
+                self._db.execute(_UPSERT_ENDPOINT, (rec.id, rec.name, rec.parent, data))
             else:
-                self._db.execute(f"INSERT INTO {rec.kind} VALUES (?, ?, ?) ON CONFLICT (id) DO "
-                                 "UPDATE SET name = excluded.name, data = excluded.data",
-                                 (rec.id, rec.name, data))
+                self._db.execute(_UPSERT[rec.kind], (rec.id, rec.name, data))
 
     def delete(self, kind: str, id: str) -> None:
         self._check(kind)
-        with self.transaction():
-            self._db.execute(f"DELETE FROM {kind} WHERE id = ?", (id,))
+        with self._lock:
+            self._db.execute(_DELETE[kind], (id,))
 
     def get(self, kind: str, id: str) -> StoreRecord | None:
         self._check(kind)

@@ -125,7 +125,7 @@ def test_killed_run_is_cleaned_by_the_next(tmp_path):
     p = start(run_dir, "-n", "2000", "--systems", "kernel")
     try:
         deadline = time.monotonic() + 30
-        netns_dir = os.path.join(run_dir, "kernel", "netns")
+        netns_dir = os.path.join(run_dir, "kernel", "run", "netns")
         while time.monotonic() < deadline:
             if os.path.isdir(netns_dir) and len(os.listdir(netns_dir)) >= 20:
                 break

@@ -166,7 +166,8 @@ def run_system(system: System, n: int, rundir: RunDir, progress: Progress,
     """Set up n containers with ``system``, then tear them down last first."""
     name = system.name
     host = netns.create(f"host-{name}", rundir.sub("netns"))
-    ctx = Context(name, host, rundir.sub(name), rundir.sub(name, "netns"))
+    run = rundir.tmpfs(name, "run")
+    ctx = Context(name, host, rundir.sub(name), rundir.sub(name, "run", "netns"), run_dir=run)
     result: dict[str, Any] = {"status": "ok", "description": system.description,
                               "phases_order": list(system.phases), "notes": ctx.notes}
     setup_s: list[float] = []

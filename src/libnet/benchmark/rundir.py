@@ -6,7 +6,9 @@ bind mounts of every network namespace it makes (its private host
 namespaces and every container's), libnet's data and run directories, the
 peers' configuration and IPAM state.  Every kernel object it creates lives
 in those namespaces, so unmounting them and removing the directory removes
-everything.
+everything.  Each system's runtime state (container namespaces, libnet's run
+directory) is on a tmpfs mounted there, as /run is on a host; data (libnet's
+SQLite store, the peers' IPAM files) is on the directory's own file system.
 
 A run holds an ``flock`` on ``.lock`` inside the directory for its whole
 life.  The kernel drops the lock when the process dies, however it dies
@@ -73,6 +75,14 @@ class RunDir:
     def sub(self, *parts: str) -> str:
         p = os.path.join(self.path, *parts)
         os.makedirs(p, exist_ok=True)
+        return p
+
+    def tmpfs(self, *parts: str) -> str:
+        """A tmpfs mounted at ``parts`` under the directory (made if need
+        be): runtime state lives on one, as /run does on a host.  ``clean``
+        unmounts it with the rest."""
+        p = self.sub(*parts)
+        _netlink.mount("tmpfs", p, "tmpfs", 0, "mode=0755")
         return p
 
     def acquire(self) -> list[str]:

@@ -64,13 +64,15 @@ def spec(i: int) -> ContainerSpec:
 
 @dataclass
 class Context:
-    """What a system gets from the harness: its private host namespace and
-    a directory of its own, both under the run directory."""
+    """What a system gets from the harness: its private host namespace, a
+    directory of its own and a tmpfs for runtime state, all under the run
+    directory."""
 
     name: str
     host: netns.NetNS
-    dir: str
-    netns_dir: str            # where container namespaces are mounted
+    dir: str                  # data (on the run directory's file system)
+    netns_dir: str            # where container namespaces are mounted (on run_dir)
+    run_dir: str              # a tmpfs, as /run on a host
     notes: list[str] = field(default_factory=list)
 
 
@@ -147,7 +149,7 @@ class LibnetSystem(System):
         from ..controller import Config, Controller
         super().start(ctx)
         self.c = Controller(Config(data_dir=os.path.join(ctx.dir, "data"),
-                                   run_dir=os.path.join(ctx.dir, "run"), netns=ctx.host.path))
+                                   run_dir=ctx.run_dir, netns=ctx.host.path))
         self.networks: dict[int, Any] = {}
         self.ports_programmed: bool | None = None
         self.portmap_sample: Any = None

@@ -97,9 +97,11 @@ class NftFirewall(Firewall):
     """The firewall of the host namespace ``host_netns`` (a NetNS, name,
     path or fd; None: the caller's namespace).
 
-    ``check_sockets``: refuse a port a socket of the host holds (reads
-    /proc/net on each publish).  ``port_range``: the ephemeral range, read
-    from the kernel when None.  ``sysctls``: write the sysctls the layout
+    ``check_sockets``: refuse a port a socket of the host holds (a bind
+    test per port).  ``port_range``: the ephemeral range; when None, read
+    from the kernel at the first publish and kept (as Docker's port
+    allocator does: a /proc/sys lookup per publish would cost more the more
+    namespaces the host has).  ``sysctls``: write the sysctls the layout
     needs (see the module docstring); the bridge driver may own them instead.
     """
 
@@ -342,7 +344,9 @@ class NftFirewall(Firewall):
             return self._plan_here(req, network)
 
     def _plan_here(self, req: PublishRequest, network: FirewallNetwork) -> list[PortMapping]:
-        rng = self._port_range or local_port_range(None)
+        if self._port_range is None:
+            self._port_range = local_port_range(None)
+        rng = self._port_range
         local: set[str] | None = None
         pending = PortIndex()
         out: list[PortMapping] = []

@@ -118,7 +118,19 @@ class Sandbox:
                 o.dns or servers, o.dns_search or search, o.dns_options or opts))
 
     def _remove_files(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        # The two files libnet writes, then the folder; anything else found
+        # there (a user's file) is removed with it.
+        for name in ("hosts", "resolv.conf"):
+            try:
+                os.unlink(os.path.join(self.dir, name))
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(self.dir)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def _configure(self, ifname: str, index: int | None, ep: "Endpoint", gateway4: str | None,
                    gateway6: str | None, make_default: bool, first: bool) -> RouteSocket:

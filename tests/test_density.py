@@ -29,13 +29,14 @@ SETUP_FIELDS = {"p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms", "count"}
 
 def bench(run_dir: str, *args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "libnet.cli", "bench", "--run-dir", run_dir,
-                           "-q", *args], capture_output=True, text=True, timeout=120, **kw)
+                           "-q", "--idle-wait", "0", *args], capture_output=True, text=True,
+                          timeout=120, **kw)
 
 
 def start(run_dir: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "libnet.cli", "bench", "--run-dir", run_dir,
-                             "-q", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+                             "-q", "--idle-wait", "0", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def own_netns_state() -> tuple:
@@ -83,6 +84,7 @@ def test_each_present_system_runs(results, system):
     for p, st in r["phases"].items():
         assert st is None or set(st) == SETUP_FIELDS, p
     assert r["total_s"] > 0 and r["containers_per_s"] > 0
+    assert r["idle_wait_s"] < 0.05              # --idle-wait 0: no wait
     assert {"in_process", "harness_peak_rss_kb", "harness_rss_growth_kb"} <= set(r["memory"])
 
 
@@ -180,6 +182,21 @@ def test_a_live_run_is_not_disturbed(tmp_path):
 
 
 # ----------------------------------------------------------------- pure parts
+
+def test_wait_idle_waits_while_the_cpus_are_busy():
+    from libnet.benchmark import density
+    assert density._wait_idle(timeout=0) < 0.05
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(os.cpu_count() or 1)]
+    try:
+        time.sleep(0.2)
+        waited = density._wait_idle(timeout=0.8, window=0.1)
+    finally:
+        for sp in spinners:
+            sp.kill()
+            sp.wait()
+    assert waited >= 0.8          # never quiet while every CPU spins
+
 
 def test_percentiles_nearest_rank():
     st = percentiles([i / 1000 for i in range(1, 101)])      # 1..100 ms

@@ -58,6 +58,8 @@ DEFAULT_SYSTEMS = "libnet,kernel,netavark,cni,naive"
 DEFAULT_SCALING = (100, 500, 1000, 2000)
 MAX_CONTAINERS = 10_000   # host ports 20000 + 4 * i stay below 65536
 SETTLE_TIMEOUT = 120.0
+IDLE_LIMIT = 0.15           # CPUs busy: below this the machine counts as quiet
+IDLE_TIMEOUT = 20.0         # seconds to wait for it before a system starts
 
 # The issue's targets: (name, system, reference, metric, op, bound).
 # "ratio" is time(system) / time(reference) at the same number of containers.
@@ -161,15 +163,47 @@ def _settle(host: netns.NetNS, timeout: float = SETTLE_TIMEOUT) -> float:
     return time.monotonic() - t0
 
 
+def _cpu_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs so far, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)     # idle + iowait
+    return float(sum(fields) - idle), float(sum(fields))
+
+
+def _wait_idle(limit: float = IDLE_LIMIT, timeout: float = IDLE_TIMEOUT,
+               window: float = 0.25) -> float:
+    """Wait until the machine is quiet: under ``limit`` of one CPU busy over
+    ``window``, or ``timeout`` seconds.  The kernel destroys namespaces in a
+    workqueue long after their last reference went (the previous system's,
+    or a previous run's), and that work would land in the next system's
+    figures.  Returns the wait."""
+    ncpu = os.cpu_count() or 1
+    t0 = time.monotonic()
+    busy0, total0 = _cpu_busy()
+    while time.monotonic() - t0 < timeout:
+        time.sleep(window)
+        busy1, total1 = _cpu_busy()
+        if total1 > total0 and (busy1 - busy0) / (total1 - total0) * ncpu < limit:
+            break
+        busy0, total0 = busy1, total1
+    return time.monotonic() - t0
+
+
 def run_system(system: System, n: int, rundir: RunDir, progress: Progress,
-               live: list[Callable[[], None]]) -> dict[str, Any]:
+               live: list[Callable[[], None]], idle_timeout: float = IDLE_TIMEOUT) -> dict[str, Any]:
     """Set up n containers with ``system``, then tear them down last first."""
     name = system.name
+    idle_wait = _wait_idle(timeout=idle_timeout)
     host = netns.create(f"host-{name}", rundir.sub("netns"))
     run = rundir.tmpfs(name, "run")
     ctx = Context(name, host, rundir.sub(name), rundir.sub(name, "run", "netns"), run_dir=run)
     result: dict[str, Any] = {"status": "ok", "description": system.description,
-                              "phases_order": list(system.phases), "notes": ctx.notes}
+                              "phases_order": list(system.phases), "notes": ctx.notes,
+                              "idle_wait_s": round(idle_wait, 3)}
+    if idle_timeout > 0 and idle_wait >= idle_timeout:
+        ctx.notes.append(f"started after {idle_timeout:.0f} s without a quiet moment "
+                         "(the machine was busy)")
     setup_s: list[float] = []
     teardown_s: list[float] = []
     phases: dict[str, list[float]] = {p: [] for p in system.phases}
@@ -433,11 +467,13 @@ def _host_facts() -> dict[str, Any]:
 
 
 def run(n: int, systems: Sequence[str], scaling: Sequence[int], run_dir: str | None = None,
-        progress: Progress | None = None, peer_containers: int | None = None) -> dict[str, Any]:
+        progress: Progress | None = None, peer_containers: int | None = None,
+        idle_timeout: float = IDLE_TIMEOUT) -> dict[str, Any]:
     """Run the benchmark; the results as a JSON-able dict.  Raises
     KeyboardInterrupt after cleaning up if interrupted.  ``peer_containers``
     caps the systems that run processes (they take 0.1-0.5 s a container);
-    ratios to libnet are then taken at their n."""
+    ratios to libnet are then taken at their n.  Before each system, wait
+    up to ``idle_timeout`` seconds for the machine to be quiet."""
     progress = progress or Progress(False)
     rundir = RunDir(run_dir)
     leftovers = rundir.acquire()
@@ -461,7 +497,7 @@ def run(n: int, systems: Sequence[str], scaling: Sequence[int], run_dir: str | N
                 progress.line(f"{name}: skipped: {why}")
                 continue
             count = n if system.in_process or not peer_containers else min(n, peer_containers)
-            r = run_system(system, count, rundir, progress, live)
+            r = run_system(system, count, rundir, progress, live, idle_timeout)
             results["systems"][name] = r
             if r["status"] == "ok":
                 progress.line(f"{name:<9} setup p50 {_ms(r['setup']['p50_ms'])}  "
@@ -528,6 +564,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-dir", default=None,
                    help=f"where the run keeps its state (default {default_path()}); "
                         "cleaned at start and at exit")
+    p.add_argument("--idle-wait", type=float, default=IDLE_TIMEOUT, metavar="SECONDS",
+                   help="before each system, wait up to SECONDS for the machine to be quiet "
+                        f"(under {IDLE_LIMIT:g} of a CPU busy), so that the kernel's destruction "
+                        "of earlier namespaces does not land in its figures (default "
+                        f"{IDLE_TIMEOUT:g}; 0: do not wait)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
 
 
@@ -564,7 +605,8 @@ def command(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGHUP, on_term)
     progress = Progress(not args.quiet)
     try:
-        results = run(n, args.systems, scaling, args.run_dir, progress, args.peer_containers)
+        results = run(n, args.systems, scaling, args.run_dir, progress, args.peer_containers,
+                      args.idle_wait)
     except RunInProgress as e:
         print(f"libnet bench: {e}", file=sys.stderr)
         return 3

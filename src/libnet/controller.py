@@ -498,15 +498,17 @@ class Controller:
                 sbinfo = SandboxInfo(sb.id, sb.key, fd_ns.fileno() if fd_ns else -1,
                                      sb.options.use_host_netns)
                 with Undo() as undo:
-                    jinfo = drv.join(net._info(), ep._info(), sbinfo, ifname or "", net.driver_state)
+                    ninfo, einfo = net._info(), ep._info()
+                    jinfo = drv.join(ninfo, einfo, sbinfo, ifname or "", net.driver_state)
                     undo.push(lambda: drv.leave(net._info(), ep._info(), sbinfo, net.driver_state))
                     ep.ifname = ifname if jinfo.interface else None
                     carrier = self._gateway_candidate(sb, ep, jinfo.gateway4 or jinfo.gateway6)
                     if jinfo.interface and own_ns:
                         sock = sb._configure(ifname or "", jinfo.ifindex, ep, jinfo.gateway4,
-                                             jinfo.gateway6, carrier is ep, first=not sb._joined)
+                                             jinfo.gateway6, carrier is ep, first=not sb._joined,
+                                             ns_fd=sbinfo.fd)
                         try:
-                            drv.activate(net._info(), ep._info(), sbinfo, net.driver_state)
+                            drv.activate(ninfo, einfo, sbinfo, net.driver_state)
                             sb._announce(sock, jinfo.ifindex or ifname or "", ep.mac)
                         finally:
                             sock.close()

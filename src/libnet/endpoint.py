@@ -36,6 +36,7 @@ class Endpoint:
         self.ifname = ifname             # its interface inside the sandbox
         self.join_gateways = join_gateways   # what the driver gave at join
         self._options_json: dict[str, Any] | None = None
+        self._port_map: tuple[Any, tuple[Any, ...]] | None = None   # (records, mappings)
         self.deleted = False
 
     def options_json(self) -> dict[str, Any]:
@@ -48,8 +49,12 @@ class Endpoint:
     @property
     def port_map(self) -> tuple[Any, ...]:
         """The published ports as programmed (firewall.PortMapping), while joined."""
-        from .firewall import PortMapping
-        return tuple(PortMapping(**m) for m in self.driver_state.get("port_map", ()))
+        records = self.driver_state.get("port_map", ())
+        cached = self._port_map
+        if cached is None or cached[0] is not records:
+            from .firewall import PortMapping
+            cached = self._port_map = (records, tuple(PortMapping(**m) for m in records))
+        return cached[1]
 
     def _info(self) -> EndpointInfo:
         return EndpointInfo(self.id, self.name, self.network.id, self.options, self.mac,

@@ -103,7 +103,8 @@ class Sandbox:
         return f"eth{n}"
 
     def _write_files(self, resolv_conf: bool = True) -> None:
-        os.makedirs(self.dir, exist_ok=True)
+        if resolv_conf:                  # the first write (new_sandbox) makes the folder
+            os.makedirs(self.dir, exist_ok=True)
         addrs: list[str] = []
         aliases: list[str] = []
         for ep in self.endpoints():
@@ -133,7 +134,8 @@ class Sandbox:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def _configure(self, ifname: str, index: int | None, ep: "Endpoint", gateway4: str | None,
-                   gateway6: str | None, make_default: bool, first: bool) -> RouteSocket:
+                   gateway6: str | None, make_default: bool, first: bool,
+                   ns_fd: int = -1) -> RouteSocket:
         """Inside the namespace, in one batch: loopback (first join), the
         interface's settings, the addresses, the interface up, the default
         route if this endpoint carries it, static routes.  Returns the
@@ -146,15 +148,17 @@ class Sandbox:
         to every port of the bridge; Docker likewise leaves IPv6 off the
         interface of an IPv4-only network).  ``ndisc_notify`` has no
         netlink setter: an IPv6 endpoint writes it under /proc/sys, whose
-        lookups slow down with the number of namespaces on the host."""
+        lookups slow down with the number of namespaces on the host.
+        ``ns_fd``: the namespace already open (the join's), else its path."""
         assert self.key is not None
         link: str | int = index if index is not None else ifname
+        where = ns_fd if ns_fd >= 0 else self.key
         if ep.ipv6:
-            with netns.enter(self.key):
+            with netns.enter(where):
                 sock = RouteSocket()
                 sysctl.write(f"net/ipv6/conf/{ifname}/ndisc_notify", 1)
         else:
-            sock = RouteSocket(self.key)
+            sock = RouteSocket(where)
         ok = False
         try:
             with sock.batch() as b:

@@ -130,7 +130,7 @@ class SQLiteStore:
 
     def put(self, rec: StoreRecord) -> None:
         self._check(rec.kind)
-        data = json.dumps(rec.data, sort_keys=True)
+        data = json.dumps(rec.data)
         # One statement: atomic by itself (committed at once outside a
         # transaction).  An upsert keeps the row (and its rowid: listing
         # order is creation order) where INSERT OR REPLACE would re-insert it.

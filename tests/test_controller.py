@@ -319,6 +319,48 @@ def test_restore_after_restart(cfg, host):
             pass
 
 
+def test_join_order_and_default_route_survive_a_restart(cfg, host):
+    """A join writes only the endpoint's record; the sandbox's join order and
+    its default-route endpoint follow from the endpoints' records."""
+    from libnet.store import SQLiteStore, StoreRecord
+    c = Controller(cfg)
+    a = c.new_network("bridge", "a", ipam={"ipv4": [{"subnet": "10.68.1.0/24"}]})
+    b = c.new_network("bridge", "b", ipam={"ipv4": [{"subnet": "10.68.2.0/24"}]})
+    i = c.new_network("bridge", "i", internal=True, ipam={"ipv4": [{"subnet": "10.68.3.0/24"}]})
+    ea, eb, ei = a.create_endpoint("ea"), b.create_endpoint("eb"), i.create_endpoint("ei")
+    sb = c.new_sandbox("multi")
+    ea.join(sb)
+    ei.join(sb)
+    eb.join(sb, priority=5)
+    before = ([e.name for e in sb.endpoints()], sb.gateway_endpoint)
+    assert before == (["ea", "ei", "eb"], eb.id)
+    c.stop()
+    c = Controller(cfg)
+    try:
+        sb = c.sandbox_by_container("multi")
+        assert ([e.name for e in sb.endpoints()], sb.gateway_endpoint) == before
+        eb = c.network("b").endpoint_by_name("eb")
+        eb.leave(sb)                   # the default route falls back to ea
+        assert sb.gateway_endpoint == c.network("a").endpoint_by_name("ea").id
+        assert ip_json(Ns(sb.key), "-4", "route", "show", "default")[0]["gateway"] == "10.68.1.1"
+    finally:
+        c.stop()
+    # A store written before join_seq: the sandbox record lists its endpoints.
+    st = SQLiteStore(cfg.data_dir)
+    (rec,) = st.list("sandbox")
+    eps = {e.name: e for e in st.list("endpoint")}
+    st.put(StoreRecord("sandbox", rec.id, rec.name, {
+        **rec.data, "joined": [eps["ei"].id, eps["ea"].id], "gateway_endpoint": eps["ea"].id}))
+    st.close()
+    c = Controller(cfg)
+    try:
+        sb = c.sandbox_by_container("multi")
+        assert [e.name for e in sb.endpoints()] == ["ei", "ea"]
+        assert sb.gateway_endpoint == eps["ea"].id
+    finally:
+        c.stop()
+
+
 CRASH_SCRIPT = textwrap.dedent("""
     import sys
     from libnet import Config, Controller

@@ -115,6 +115,7 @@ class Controller:
         self._networks: dict[str, Network] = {}
         self._sandboxes: dict[str, Sandbox] = {}
         self._by_container: dict[str, Sandbox] = {}
+        self._join_seq = 0             # the last join's sequence number
         self._restore()
 
     # ------------------------------------------------------------ plumbing
@@ -380,7 +381,7 @@ class Controller:
         return StoreRecord("endpoint", ep.id, ep.name, {
             "options": ep.options_json(), "mac": ep.mac, "ipv4": ep.ipv4, "ipv6": ep.ipv6,
             "driver_state": ep.driver_state, "sandbox": ep.sandbox_id, "ifname": ep.ifname,
-            "join_gateways": list(ep.join_gateways)},
+            "join_gateways": list(ep.join_gateways), "join_seq": ep.join_seq},
             parent=ep.network.id)
 
     def _delete_endpoint(self, ep: Endpoint, force: bool) -> None:
@@ -518,15 +519,15 @@ class Controller:
                         ep.driver_state = {**ep.driver_state,
                                            "port_map": [_mapping_record(m) for m in jinfo.port_map]}
                     ep.sandbox_id = sb.id
+                    self._join_seq += 1
+                    ep.join_seq = self._join_seq
                     sb._joined.append(ep.id)
                     if carrier is ep:
                         sb.gateway_endpoint = ep.id
                     undo.push(lambda: _restore_join(ep, sb, prev))
                     sb._write_files(resolv_conf=False)
                     _failpoint.hit("join.before_commit")
-                    with self.store.transaction():
-                        self.store.put(self._endpoint_record(ep))
-                        self.store.put(StoreRecord("sandbox", sb.id, sb.container_id, sb._record()))
+                    self.store.put(self._endpoint_record(ep))
             finally:
                 if fd_ns is not None:
                     fd_ns.close()
@@ -567,10 +568,7 @@ class Controller:
                     sb._set_default_route(best, g4, g6)
             if not sandbox_going:
                 sb._write_files(resolv_conf=False)
-            with self.store.transaction():
-                self.store.put(self._endpoint_record(ep))
-                if not sandbox_going:
-                    self.store.put(StoreRecord("sandbox", sb.id, sb.container_id, sb._record()))
+            self.store.put(self._endpoint_record(ep))
 
     # ------------------------------------------------------------ restore
 
@@ -607,6 +605,8 @@ class Controller:
             ep = Endpoint(self, net, rec.id, rec.name, from_jsonable(EndpointOptions, d["options"]),
                           d["mac"], d["ipv4"], d["ipv6"], d["driver_state"], d.get("sandbox"),
                           d.get("ifname"), tuple(d.get("join_gateways") or (None, None)))
+            ep.join_seq = d.get("join_seq") or 0
+            self._join_seq = max(self._join_seq, ep.join_seq)
             ipam = self._ipams.get(net.ipam_driver)
             if isinstance(ipam, DefaultIPAM):
                 for addr, pools_ in ((ep.ipv4, net.pools4), (ep.ipv6, net.pools6)):
@@ -617,10 +617,21 @@ class Controller:
                             ipam.request_address(AddressRequest(pool.id, ip))
             net._endpoints[ep.id] = ep
             net._by_name[ep.name] = ep
+        joined: dict[str, list[Endpoint]] = {}
+        for net in self._networks.values():
+            for ep in net._endpoints.values():
+                if ep.sandbox_id:
+                    joined.setdefault(ep.sandbox_id, []).append(ep)
         for rec in self.store.list("sandbox"):
             d = rec.data
             sb = Sandbox(self, rec.id, d["container_id"], from_jsonable(SandboxOptions, d["options"]),
-                         d["key"], d["owns_netns"], d.get("joined", []), d.get("gateway_endpoint"))
+                         d["key"], d["owns_netns"])
+            if "joined" in d:            # written before endpoints carried join_seq
+                sb._joined, sb.gateway_endpoint = list(d["joined"]), d.get("gateway_endpoint")
+            else:
+                eps = sorted(joined.get(sb.id, ()), key=lambda e: e.join_seq)
+                sb._joined = [e.id for e in eps]
+                sb.gateway_endpoint = _gateway_of(eps)
             self._sandboxes[sb.id] = sb
             self._by_container[sb.container_id] = sb
         if self.config.reconcile:
@@ -750,6 +761,18 @@ def _random_mac() -> str:
 def to_jsonable_shallow(opts: Any) -> dict[str, Any]:
     import dataclasses
     return {f.name: getattr(opts, f.name) for f in dataclasses.fields(opts)}
+
+
+def _gateway_of(endpoints: list[Endpoint]) -> str | None:
+    """The endpoint that carries the default route, as joins and leaves
+    choose it: among those with a gateway, the first (in join order) of the
+    highest priority."""
+    best: Endpoint | None = None
+    for ep in endpoints:
+        g4, g6 = ep.join_gateways
+        if (g4 or g6) and (best is None or ep.options.priority > best.options.priority):
+            best = ep
+    return best.id if best is not None else None
 
 
 def _restore_join(ep: Endpoint, sb: Sandbox, prev: tuple[Any, list[str], Any]) -> None:

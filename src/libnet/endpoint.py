@@ -37,6 +37,7 @@ class Endpoint:
         self.join_gateways = join_gateways   # what the driver gave at join
         self._options_json: dict[str, Any] | None = None
         self._port_map: tuple[Any, tuple[Any, ...]] | None = None   # (records, mappings)
+        self.join_seq = 0                # when it joined: orders a sandbox's endpoints
         self.deleted = False
 
     def options_json(self) -> dict[str, Any]:

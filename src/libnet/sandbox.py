@@ -81,9 +81,11 @@ class Sandbox:
         from .options import to_jsonable
         if self._options_json is None:
             self._options_json = to_jsonable(self.options)
+        # Which endpoints are joined, in what order, and which carries the
+        # default route follow from the endpoints' records (their sandbox
+        # and join_seq): a join or leave writes the endpoint alone.
         return {"container_id": self.container_id, "options": self._options_json,
-                "key": self.key, "owns_netns": self.owns_netns, "joined": self._joined,
-                "gateway_endpoint": self.gateway_endpoint}
+                "key": self.key, "owns_netns": self.owns_netns}
 
     def delete(self) -> None:
         """Leave every endpoint, then remove the namespace (which takes the

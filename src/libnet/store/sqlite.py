@@ -1,7 +1,12 @@
 """The controller's state in one SQLite file (stdlib sqlite3, WAL).
 
-Three kinds of record, each a row keyed by id with its fields as JSON:
-networks, endpoints and sandboxes.  IPAM allocations are not stored apart:
+Three kinds of record, each a row keyed by (kind, id) with its fields as
+JSON: networks, endpoints and sandboxes, in one table without rowid, so a
+write touches one b-tree (schema 1 had a table per kind, each with a rowid
+b-tree, a primary-key index and a unique-name index: about three times the
+pages written per commit).  Names are unique per kind (and per network for
+endpoints); the controller checks that before it writes, and is the only
+writer.  Listing order is creation order (``seq``).  IPAM allocations are not stored apart:
 they are derived from the networks' pools and the endpoints' addresses on
 restore, so the two can never disagree.  Every controller change is one
 transaction (``with store.transaction():``, or a single statement, which
@@ -37,20 +42,25 @@ _KINDS = ("network", "endpoint", "sandbox")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS network (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS endpoint (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, parent TEXT NOT NULL, data TEXT NOT NULL,
-    UNIQUE (parent, name));
-CREATE TABLE IF NOT EXISTS sandbox (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS record (
+    kind TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, name TEXT NOT NULL,
+    parent TEXT, data TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
 """
-SCHEMA_VERSION = "1"
-_UPSERT_ENDPOINT = ("INSERT INTO endpoint VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                    "name = excluded.name, parent = excluded.parent, data = excluded.data")
-_UPSERT = {k: f"INSERT INTO {k} VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-              "name = excluded.name, data = excluded.data" for k in ("network", "sandbox")}
-_DELETE = {k: f"DELETE FROM {k} WHERE id = ?" for k in _KINDS}
+SCHEMA_VERSION = "2"
+# An upsert keeps the row's seq (its place in listings) where INSERT OR
+# REPLACE would give it a new one.
+_UPSERT = ("INSERT INTO record VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET "
+           "name = excluded.name, parent = excluded.parent, data = excluded.data")
+_DELETE = "DELETE FROM record WHERE kind = ? AND id = ?"
+
+
+def _migrate_1(db: sqlite3.Connection) -> None:
+    """Schema 1 (a table per kind) to 2, in the caller's transaction."""
+    for kind in _KINDS:
+        parent = "parent" if kind == "endpoint" else "NULL"
+        db.execute(f"INSERT INTO record SELECT '{kind}', id, rowid, name, {parent}, data "
+                   f"FROM {kind}")
+        db.execute(f"DROP TABLE {kind}")
 
 
 @dataclass(frozen=True)
@@ -89,12 +99,28 @@ class SQLiteStore:
         # NORMAL in WAL mode: a power loss may lose the last commits, never
         # corrupt the file; the reconcile pass covers a lost commit.
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        elif row[0] != SCHEMA_VERSION:
-            raise RuntimeError(f"{self.path}: schema {row[0]}, this libnet reads {SCHEMA_VERSION}")
+        try:
+            self._open_schema()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open_schema(self) -> None:
+        """Create, check or migrate the schema; set the listing counter."""
+        with self.transaction():
+            for stmt in _SCHEMA.strip().split(";\n"):
+                self._db.execute(stmt)
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            elif row[0] == "1":
+                _migrate_1(self._db)
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
+                                 (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path}: schema {row[0]}, this libnet reads "
+                                   f"{SCHEMA_VERSION}")
+        self._seq = self._db.execute("SELECT coalesce(max(seq), 0) FROM record").fetchone()[0]
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator["SQLiteStore"]:
@@ -135,28 +161,26 @@ class SQLiteStore:
         # transaction).  An upsert keeps the row (and its rowid: listing
         # order is creation order) where INSERT OR REPLACE would re-insert it.
         with self._lock:
-            if rec.kind == "endpoint":
-                self._db.execute(_UPSERT_ENDPOINT, (rec.id, rec.name, rec.parent, data))
-            else:
-                self._db.execute(_UPSERT[rec.kind], (rec.id, rec.name, data))
+            self._seq += 1
+            self._db.execute(_UPSERT, (rec.kind, rec.id, self._seq, rec.name, rec.parent, data))
 
     def delete(self, kind: str, id: str) -> None:
         self._check(kind)
         with self._lock:
-            self._db.execute(_DELETE[kind], (id,))
+            self._db.execute(_DELETE, (kind, id))
 
     def get(self, kind: str, id: str) -> StoreRecord | None:
         self._check(kind)
         with self._lock:
-            cols = "id, name, data, parent" if kind == "endpoint" else "id, name, data, NULL"
-            row = self._db.execute(f"SELECT {cols} FROM {kind} WHERE id = ?", (id,)).fetchone()
+            row = self._db.execute("SELECT id, name, data, parent FROM record "
+                                   "WHERE kind = ? AND id = ?", (kind, id)).fetchone()
         return None if row is None else StoreRecord(kind, row[0], row[1], json.loads(row[2]), row[3])
 
     def list(self, kind: str) -> list[StoreRecord]:
         self._check(kind)
-        cols = "id, name, data, parent" if kind == "endpoint" else "id, name, data, NULL"
         with self._lock:
-            rows = self._db.execute(f"SELECT {cols} FROM {kind} ORDER BY rowid").fetchall()
+            rows = self._db.execute("SELECT id, name, data, parent FROM record WHERE kind = ? "
+                                    "ORDER BY seq", (kind,)).fetchall()
         return [StoreRecord(kind, r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
     def close(self) -> None:

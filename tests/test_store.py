@@ -1,0 +1,104 @@
+"""The SQLite store on its own: records, listing order, one writer, migration."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from libnet.store import SQLiteStore, StoreInUseError, StoreRecord
+from libnet.store.sqlite import SCHEMA_VERSION
+
+
+def test_records_round_trip_in_creation_order(tmp_path):
+    st = SQLiteStore(str(tmp_path))
+    try:
+        for name in ("b", "a", "c"):
+            st.put(StoreRecord("network", f"id-{name}", name, {"n": name}))
+        st.put(StoreRecord("endpoint", "e1", "web", {"x": [1, 2]}, parent="id-a"))
+        # An update keeps the record's place; a delete removes only its kind's row.
+        st.put(StoreRecord("network", "id-b", "b2", {"n": "b2"}))
+        st.put(StoreRecord("sandbox", "id-a", "ctr", {}))
+        st.delete("sandbox", "id-a")
+        assert [(r.id, r.name) for r in st.list("network")] == [
+            ("id-b", "b2"), ("id-a", "a"), ("id-c", "c")]
+        assert st.get("endpoint", "e1") == StoreRecord("endpoint", "e1", "web", {"x": [1, 2]}, "id-a")
+        assert st.get("network", "id-a").parent is None
+        assert st.list("sandbox") == [] and st.get("sandbox", "id-a") is None
+        with pytest.raises(ValueError):
+            st.put(StoreRecord("volume", "v", "v", {}))
+    finally:
+        st.close()
+    again = SQLiteStore(str(tmp_path))
+    try:
+        assert [r.id for r in again.list("network")] == ["id-b", "id-a", "id-c"]
+        again.put(StoreRecord("network", "id-d", "d", {}))
+        assert again.list("network")[-1].id == "id-d"      # after the restored ones
+    finally:
+        again.close()
+
+
+def test_one_writer(tmp_path):
+    st = SQLiteStore(str(tmp_path))
+    try:
+        with pytest.raises(StoreInUseError, match="in use by another libnet controller"):
+            SQLiteStore(str(tmp_path))
+        st.put(StoreRecord("network", "n", "n", {}))      # the holder is unaffected
+    finally:
+        st.close()
+    SQLiteStore(str(tmp_path)).close()
+
+
+def test_a_failed_transaction_changes_nothing(tmp_path):
+    st = SQLiteStore(str(tmp_path))
+    try:
+        st.put(StoreRecord("network", "n1", "one", {}))
+        with pytest.raises(RuntimeError):
+            with st.transaction():
+                st.delete("network", "n1")
+                st.put(StoreRecord("network", "n2", "two", {}))
+                raise RuntimeError("boom")
+        assert [r.id for r in st.list("network")] == ["n1"]
+    finally:
+        st.close()
+
+
+def test_schema_1_is_migrated(tmp_path):
+    db = sqlite3.connect(tmp_path / "libnet.db")
+    db.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE network (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+        CREATE TABLE endpoint (id TEXT PRIMARY KEY, name TEXT NOT NULL, parent TEXT NOT NULL,
+                               data TEXT NOT NULL, UNIQUE (parent, name));
+        CREATE TABLE sandbox (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema', '1');
+        INSERT INTO network VALUES ('n2', 'second', '{"k": 2}');
+        INSERT INTO network VALUES ('n1', 'first', '{"k": 1}');
+        INSERT INTO endpoint VALUES ('e1', 'web', 'n1', '{}');
+        INSERT INTO sandbox VALUES ('s1', 'ctr', '{"joined": ["e1"]}');
+    """)
+    db.close()
+    st = SQLiteStore(str(tmp_path))
+    try:
+        assert [(r.id, r.name, r.data) for r in st.list("network")] == [
+            ("n2", "second", {"k": 2}), ("n1", "first", {"k": 1})]
+        assert st.list("endpoint") == [StoreRecord("endpoint", "e1", "web", {}, "n1")]
+        assert st.list("sandbox") == [StoreRecord("sandbox", "s1", "ctr", {"joined": ["e1"]})]
+        st.put(StoreRecord("network", "n3", "third", {}))
+        assert st.list("network")[-1].id == "n3"
+    finally:
+        st.close()
+    db = sqlite3.connect(tmp_path / "libnet.db")
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"meta", "record"}
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (SCHEMA_VERSION,)
+    db.close()
+
+
+def test_an_unknown_schema_is_refused(tmp_path):
+    db = sqlite3.connect(tmp_path / "libnet.db")
+    db.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                     "INSERT INTO meta VALUES ('schema', '99');")
+    db.close()
+    with pytest.raises(RuntimeError, match="schema 99"):
+        SQLiteStore(str(tmp_path))
+

@@ -102,3 +102,18 @@ def test_an_unknown_schema_is_refused(tmp_path):
     with pytest.raises(RuntimeError, match="schema 99"):
         SQLiteStore(str(tmp_path))
 
+
+def test_option_records_leave_out_defaults():
+    from libnet.options import (EndpointOptions, NetworkOptions, build, from_jsonable,
+                                to_jsonable)
+    opts = build(EndpointOptions, {"port_bindings": [
+        {"proto": "tcp", "port": 80 + i, "host_port": 0} for i in range(4)],
+        "aliases": ["web"], "priority": 3}, "endpoint")
+    rec = to_jsonable(opts)
+    assert set(rec) == {"port_bindings", "aliases", "priority"}
+    assert rec["port_bindings"][0] == {"port": 80}              # tcp is the default
+    assert from_jsonable(EndpointOptions, rec) == opts
+    assert to_jsonable(build(EndpointOptions, {}, "endpoint")) == {}
+    net = build(NetworkOptions, {"internal": True, "ipam": {"ipv4": [{"subnet": "10.1.0.0/24"}]}},
+                "network")
+    assert from_jsonable(NetworkOptions, to_jsonable(net)) == net

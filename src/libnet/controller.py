@@ -783,6 +783,7 @@ def _restore_join(ep: Endpoint, sb: Sandbox, prev: tuple[Any, list[str], Any]) -
 
 
 def _mapping_record(m: PortMapping) -> dict[str, Any]:
+    """A published port as the endpoint's record keeps it (the endpoint's and
+    its network's ids are the record's own)."""
     return {"proto": m.proto, "host_ip": m.host_ip, "host_port": m.host_port,
-            "container_ip": m.container_ip, "container_port": m.container_port,
-            "endpoint_id": m.endpoint_id, "network_id": m.network_id}
+            "container_ip": m.container_ip, "container_port": m.container_port}

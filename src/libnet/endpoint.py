@@ -54,7 +54,9 @@ class Endpoint:
         cached = self._port_map
         if cached is None or cached[0] is not records:
             from .firewall import PortMapping
-            cached = self._port_map = (records, tuple(PortMapping(**m) for m in records))
+            ids = {"endpoint_id": self.id, "network_id": self.network.id}
+            cached = self._port_map = (records, tuple(PortMapping(**{**ids, **m})
+                                                      for m in records))
         return cached[1]
 
     def _info(self) -> EndpointInfo:

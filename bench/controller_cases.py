@@ -10,7 +10,8 @@ eth0's arp_notify on and IPv6 address generation off, the address, eth0 up
 and the default route; then the host end joins the
 bridge and eth0's MAC is set to itself, which makes the kernel announce
 the address: see libnet.sandbox for why the announcement needs that order).
-Teardown is ``sandbox.delete()`` and ``endpoint.delete()``.
+Teardown is ``sandbox.delete()`` (which, as libnetwork's, deletes the endpoints
+joined to it) and ``endpoint.delete()`` (then nothing left to do).
 
 Two contenders do that same work, container after container:
 

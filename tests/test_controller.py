@@ -249,6 +249,25 @@ def test_leave_and_delete_remove_every_kernel_object(ctl, host, cfg):
         obj.delete()
 
 
+def test_sandbox_delete_deletes_its_endpoints_as_libnetwork_does(ctl, host):
+    net = ctl.new_network("bridge", "sd", ipam={"ipv4": [{"subnet": "10.69.0.0/24"}]})
+    joined, kept = net.create_endpoint("joined"), net.create_endpoint("kept")
+    sb, other = ctl.new_sandbox("c1"), ctl.new_sandbox("c2")
+    joined.join(sb)
+    kept.join(other)
+    kept.leave(other)                             # left first: it survives its sandbox
+    other.delete()
+    sb.delete()
+    assert joined.deleted and not kept.deleted
+    assert [e.name for e in net.endpoints()] == ["kept"]
+    with pytest.raises(NotFoundError):
+        net.endpoint_by_name("joined")
+    assert [r.name for r in ctl.store.list("endpoint")] == ["kept"]
+    assert ctl.store.list("sandbox") == []
+    assert net.create_endpoint("again").ipv4 == joined.ipv4     # its address is free
+    joined.delete()                               # already gone: nothing to do
+
+
 def test_hosts_and_resolv_conf(ctl):
     net = ctl.new_network("bridge", "dns", ipam={"ipv4": [{"subnet": "10.65.0.0/24"}]})
     ep = net.create_endpoint("web", aliases=("www", "api"))

@@ -167,8 +167,10 @@ def test_sandbox_delete_skips_per_link_teardown(env):
         n.create_endpoint("e").join(sb)
     drv.calls.clear()
     sb.delete()
-    assert drv.calls == [("leave (sandbox going)", "e")] * 3
-    assert all(e.sandbox_id is None for n in nets for e in n.endpoints())
+    # As libnetwork's Sandbox.Delete: each endpoint leaves and is deleted.
+    assert drv.calls == [("leave (sandbox going)", "e"), ("delete_endpoint", "e")] * 3
+    assert all(n.endpoints() == [] for n in nets)
+    assert [r.kind for k in ("endpoint", "sandbox") for r in c.store.list(k)] == []
 
 
 def test_restart_restores_through_injected_drivers(env):

@@ -393,13 +393,17 @@ class Controller:
                     raise ForbiddenError(f"endpoint {ep.name} is joined to sandbox "
                                          f"{ep.sandbox_id[:12]}; leave it first")
                 self._leave(ep, self._sandboxes[ep.sandbox_id])
-            net = ep.network
-            self._driver(net.driver_name).delete_endpoint(net._info(), ep._info(), net.driver_state)
-            self._release_addresses(ep)
-            self.store.delete("endpoint", ep.id)
-            del net._endpoints[ep.id]
-            net._by_name.pop(ep.name, None)
-            ep.deleted = True
+            self._drop_endpoint(ep)
+
+    def _drop_endpoint(self, ep: Endpoint) -> None:
+        """Delete an endpoint that is not joined: driver, addresses, record."""
+        net = ep.network
+        self._driver(net.driver_name).delete_endpoint(net._info(), ep._info(), net.driver_state)
+        self.store.delete("endpoint", ep.id)
+        self._release_addresses(ep)
+        del net._endpoints[ep.id]
+        net._by_name.pop(ep.name, None)
+        ep.deleted = True
 
     def _release_addresses(self, ep: Endpoint) -> None:
         ipam = self._ipams.get(ep.network.ipam_driver)
@@ -450,6 +454,9 @@ class Controller:
             return sb
 
     def _delete_sandbox(self, sb: Sandbox) -> None:
+        """As libnetwork's Sandbox.Delete: every joined endpoint leaves and
+        is deleted, then the sandbox goes; the store changes are one
+        transaction.  (To keep an endpoint, leave it first.)"""
         with self._lock:
             if sb.deleted:
                 return
@@ -458,8 +465,11 @@ class Controller:
                 for ep in sb.endpoints():
                     try:
                         self._leave(ep, sb, sandbox_going=True)
+                        self._drop_endpoint(ep)
                     except Exception as e:
                         errors.append(e)
+                        if not ep.deleted:      # kept, unjoined: say so in its record
+                            self.store.put(self._endpoint_record(ep))
                 self.store.delete("sandbox", sb.id)
             if sb.owns_netns and sb.key:
                 netns.delete(sb.key)
@@ -568,7 +578,8 @@ class Controller:
                     sb._set_default_route(best, g4, g6)
             if not sandbox_going:
                 sb._write_files(resolv_conf=False)
-            self.store.put(self._endpoint_record(ep))
+                self.store.put(self._endpoint_record(ep))
+            # (a sandbox going deletes the endpoint's record next)
 
     # ------------------------------------------------------------ restore
 

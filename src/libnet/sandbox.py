@@ -88,8 +88,10 @@ class Sandbox:
                 "key": self.key, "owns_netns": self.owns_netns}
 
     def delete(self) -> None:
-        """Leave every endpoint, then remove the namespace (which takes the
-        interfaces with it, in one batch in the kernel) and the files."""
+        """Leave and delete every joined endpoint (as libnetwork's
+        Sandbox.Delete does; leave one first to keep it), then remove the
+        namespace (which takes the interfaces with it, in one batch in the
+        kernel) and the files.  Deleting it again does nothing."""
         self._c._delete_sandbox(self)
 
     def __repr__(self) -> str:

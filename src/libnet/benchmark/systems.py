@@ -138,7 +138,8 @@ class System:
 class LibnetSystem(System):
     """libnet's Python API, as a runtime embeds it:
     ``new_sandbox``, ``create_endpoint(port_bindings=4)``, ``join``;
-    teardown ``sandbox.delete()``, ``endpoint.delete()``."""
+    teardown ``sandbox.delete()`` (which, like libnetwork's, deletes the
+    endpoints joined to it) and ``endpoint.delete()`` (then a no-op)."""
 
     name = "libnet"
     phases = ("namespace", "endpoint", "join", "ports")

@@ -25,7 +25,7 @@ from . import netns, sysctl
 from .netlink import RouteSocket
 from .options import SandboxOptions
 from .sandbox_files import (host_resolv_conf, hosts_content, resolv_conf_content,
-                            write_atomic)
+                            write_atomic, write_new)
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -50,13 +50,16 @@ class Sandbox:
         self._ifnames: dict[str, str] = {}
         self.gateway_endpoint = gateway_endpoint
         self._options_json: dict[str, Any] | None = None
+        self._dir: str | None = None
         self.deleted = False
 
     # ---------------------------------------------------------------- queries
 
     @property
     def dir(self) -> str:
-        return os.path.join(self._c.config.run_dir, "sandboxes", self.id)
+        if self._dir is None:
+            self._dir = os.path.join(self._c.config.run_dir, "sandboxes", self.id)
+        return self._dir
 
     @property
     def hosts_path(self) -> str:
@@ -107,7 +110,12 @@ class Sandbox:
         return f"eth{n}"
 
     def _write_files(self, resolv_conf: bool = True) -> None:
-        if resolv_conf:                  # the first write (new_sandbox) makes the folder
+        """hosts (and with ``resolv_conf``, the first write, at new_sandbox:
+        the folder and resolv.conf).  The first write of a file of our own
+        folder creates it in place (no container can be reading it yet);
+        later ones replace it atomically."""
+        first = resolv_conf
+        if first:
             os.makedirs(self.dir, exist_ok=True)
         addrs: list[str] = []
         aliases: list[str] = []
@@ -115,11 +123,13 @@ class Sandbox:
             addrs += [a for a in (ep.ipv4, ep.ipv6) if a]
             aliases += [a for a in ep.options.aliases if a not in aliases]
         o = self.options
-        write_atomic(self.hosts_path, hosts_content(o.hostname, o.domainname, addrs, aliases,
-                                                    o.extra_hosts))
-        if resolv_conf:
+        write = write_new if first and not o.hosts_path else write_atomic
+        write(self.hosts_path, hosts_content(o.hostname, o.domainname, addrs, aliases,
+                                             o.extra_hosts))
+        if first:
             servers, search, opts = host_resolv_conf(self._c.config.resolv_conf_source)
-            write_atomic(self.resolv_conf_path, resolv_conf_content(
+            write = write_new if not o.resolv_conf_path else write_atomic
+            write(self.resolv_conf_path, resolv_conf_content(
                 o.dns or servers, o.dns_search or search, o.dns_options or opts))
 
     def _remove_files(self) -> None:

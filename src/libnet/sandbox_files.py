@@ -12,7 +12,8 @@ import os
 import functools
 from typing import Iterable
 
-__all__ = ["write_atomic", "hosts_content", "resolv_conf_content", "host_resolv_conf"]
+__all__ = ["write_atomic", "write_new", "hosts_content", "resolv_conf_content",
+           "host_resolv_conf"]
 
 _HOSTS_HEADER = """127.0.0.1\tlocalhost
 ::1\tlocalhost ip6-localhost ip6-loopback
@@ -44,6 +45,24 @@ def write_atomic(path: str, content: str, mode: int = 0o644) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def write_new(path: str, content: str, mode: int = 0o644) -> None:
+    """Create ``path`` with ``content``, when nothing can be reading it yet
+    (a file of a sandbox being created); if it exists after all (a
+    leftover), replace it atomically instead."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    except FileExistsError:
+        write_atomic(path, content, mode)
+        return
+    try:
+        os.write(fd, content.encode())
+    except BaseException:
+        os.close(fd)
+        os.unlink(path)
+        raise
+    os.close(fd)
 
 
 def hosts_content(hostname: str, domainname: str, addresses: Iterable[str],

@@ -179,5 +179,5 @@ def mac_from_ipv4(address: str | None) -> str | None:
     """Docker's convention: 02:42 and the four bytes of the IPv4 address."""
     if address is None:
         return None
-    ip = ipaddress.IPv4Interface(address).ip.packed
+    ip = ipaddress.IPv4Address(address.partition("/")[0]).packed
     return "02:42:" + ":".join(f"{b:02x}" for b in ip)

@@ -25,7 +25,7 @@ import struct
 from .. import _netlink as nl
 from ..drivers.bridge.kernel import OWN_GROUP, random_mac
 
-__all__ = ["ETH0_INDEX", "LO_INDEX", "mac_of", "veth_message", "host_end_message",
+__all__ = ["ETH0_INDEX", "LO_INDEX", "ARP_NOTIFY_CONF", "mac_of", "veth_message", "host_end_message",
            "sandbox_messages", "attach_message", "announce_message", "make_bridge"]
 
 ROUTE = nl.NETLINK_ROUTE
@@ -34,7 +34,7 @@ REPLACE = nl.NLM_F_CREATE | nl.NLM_F_REPLACE
 LO_INDEX, ETH0_INDEX = 1, 2    # a new namespace numbers lo 1 and its next link 2
 _UP = {"change": nl.IFF_UP, "flags": nl.IFF_UP}
 # IFLA_INET_CONF as RTM_SETLINK takes it: arp_notify = 1.
-_ARP_NOTIFY = struct.pack("=HHI", 8, nl.IPV4_DEVCONF_ARP_NOTIFY, 1)
+ARP_NOTIFY_CONF = struct.pack("=HHI", 8, nl.IPV4_DEVCONF_ARP_NOTIFY, 1)
 
 
 def mac_of(address: str | ipaddress.IPv4Address) -> str:
@@ -66,7 +66,7 @@ def sandbox_messages(address: str | ipaddress.IPv4Address, prefixlen: int,
     return [
         nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, dict(_UP), {"ifname": "lo"}),
         nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": ETH0_INDEX},
-                          {"af_spec": {"inet": {"conf": _ARP_NOTIFY},
+                          {"af_spec": {"inet": {"conf": ARP_NOTIFY_CONF},
                                        "inet6": {"addr_gen_mode": nl.IN6_ADDR_GEN_MODE_NONE}}}),
         nl.encode_message(ROUTE, nl.RTM_NEWADDR, CREATE,
                           {"family": nl.AF_INET, "prefixlen": prefixlen, "index": ETH0_INDEX,

@@ -287,6 +287,25 @@ def test_hosts_and_resolv_conf(ctl):
     assert not [f for f in os.listdir(sb.dir) if f.startswith(".")]   # no temporaries left
 
 
+def test_ip_forwarding_is_the_bridge_drivers_option(tmp_path, host, make_ns):
+    from libnet import sysctl
+    assert sysctl.read("net/ipv4/ip_forward", host) == "0"
+    off = Config(data_dir=str(tmp_path / "d1"), run_dir=str(tmp_path / "r1"), netns=host.path,
+                 driver_options={"bridge": {"enable_ip_forwarding": False}})
+    with Controller(off) as c:
+        c.new_network("bridge", "v6", enable_ipv6=True,
+                      ipam={"ipv4": [{"subnet": "10.70.0.0/24"}], "ipv6": [{"subnet": "fd00:70::/64"}]})
+        assert sysctl.read("net/ipv4/ip_forward", host) == "0"       # as Docker's --ip-forward=false
+        assert sysctl.read("net/ipv6/conf/all/forwarding", host) == "0"
+    other = make_ns("host2")
+    on = Config(data_dir=str(tmp_path / "d2"), run_dir=str(tmp_path / "r2"), netns=other.path)
+    with Controller(on) as c:
+        c.new_network("bridge", "v6", enable_ipv6=True,
+                      ipam={"ipv4": [{"subnet": "10.70.0.0/24"}], "ipv6": [{"subnet": "fd00:70::/64"}]})
+        assert sysctl.read("net/ipv4/ip_forward", other) == "1"
+        assert sysctl.read("net/ipv6/conf/all/forwarding", other) == "1"
+
+
 def test_one_controller_per_data_dir(cfg, host):
     c = Controller(cfg)
     try:

@@ -20,7 +20,7 @@ import threading
 
 import pytest
 
-from libnet import netns
+from libnet import netns, sysctl
 from libnet.errors import ConflictError, InvalidParameterError, NotFoundError
 from libnet.firewall import (ANY4, FirewallNetwork, NftFirewall, PortMapping, PublishRequest)
 from libnet.netlink import RouteSocket
@@ -77,6 +77,9 @@ class Topo:
                 r.link_set("eth0", up=True)
                 r.addr_add("eth0", f"{addr}/16")
                 r.route_add("default", gateway=gw)
+        # Forwarding is the bridge driver's to switch on, not the firewall's.
+        sysctl.write("net/ipv4/ip_forward", 1, host)
+        sysctl.write("net/ipv6/conf/all/forwarding", 1, host)
         self.fw = NftFirewall(host)
         stack.callback(self.fw.close)
         self.fw.ensure()

@@ -13,10 +13,12 @@ Host-side facts are read in the host namespace, never by a process: the
 ephemeral range from net.ipv4.ip_local_port_range, sockets by a bind test
 (portmap.port_in_use), local addresses by an
 RTM_GETADDR dump.  Sysctls the layout relies on are written through
-``libnet.sysctl`` in the host namespace: ip_forward (ensure), route_localnet
-on the bridge (add_network: localhost reaches published ports, as the kernel
-otherwise drops 127/8 sources routed out of lo as martians), br_netfilter's
-bridge-nf-call-iptables for ICC off, IPv6 forwarding for IPv6 networks.
+``libnet.sysctl`` in the host namespace: route_localnet on the bridge
+(add_network: localhost reaches published ports, as the kernel otherwise
+drops 127/8 sources routed out of lo as martians) and br_netfilter's
+bridge-nf-call-iptables for ICC off.  Forwarding (ip_forward) is the bridge
+driver's (its enable_ip_forwarding option, Docker's --ip-forward), not the
+firewall's.
 """
 
 from __future__ import annotations
@@ -151,8 +153,6 @@ class NftFirewall(Firewall):
                         tx.add_set(s)
                     for r in rules:
                         tx.add_rule(r)
-            if self._sysctls:
-                sysctl.write("net/ipv4/ip_forward", 1, self._netns)
             self._load_index()
             self._ensured = True
 
@@ -211,8 +211,6 @@ class NftFirewall(Firewall):
             sysctl.write(key, 1, self._netns)
         except FileNotFoundError:
             pass        # no such bridge yet: the driver sets it when it creates one
-        if n.subnets6:
-            sysctl.write("net/ipv6/conf/all/forwarding", 1, self._netns)
 
     def _need_br_netfilter(self, n: FirewallNetwork) -> None:
         try:

@@ -51,8 +51,8 @@ from typing import Any, Callable, Iterator
 from libnet import _netlink as nl
 from libnet import netns
 from libnet.benchmark import baseline
-from libnet.benchmark.baseline import (announce_message, attach_message, host_end_message,
-                                       mac_of, veth_message)
+from libnet.benchmark.baseline import (announce_message, attach_message, mac_of,
+                                       veth_messages)
 from libnet.netlink import RouteSocket
 
 from benchenv import Env, check_socket_in, send_and_ack
@@ -190,12 +190,14 @@ class KernelRig:
         hosts = list(SUBNET.hosts())[1:count + 1]            # .1 is the gateway
         self.paths = [os.path.join(self.mount_dir, f"c{i}") for i in range(count)]
         self.veths: list[tuple[bytearray, int]] = []
+        self.veth_acks = 2 if baseline.HAS_IPV6 else 1           # the veth (+ its host end)
+        self.inner_acks = len(sandbox_messages(SUBNET[2]))
         self.batches: list[bytes] = []
         self.attaches: list[bytes] = []
         self.announces: list[bytes] = []
         for i, addr in enumerate(hosts):
-            msg = as_request(veth_message(f"veth{i:011d}", mac_of(addr), NS_FD_SENTINEL), 1)
-            msg += as_request(host_end_message(f"veth{i:011d}"), 2)
+            host_msgs = veth_messages(f"veth{i:011d}", mac_of(addr), NS_FD_SENTINEL)
+            msg = bytearray(b"".join(as_request(m, seq) for seq, m in enumerate(host_msgs, 1)))
             off = msg.find(struct.pack("=I", NS_FD_SENTINEL))
             assert off > 0 and msg.count(struct.pack("=I", NS_FD_SENTINEL)) == 1
             self.veths.append((msg, off))
@@ -222,10 +224,10 @@ class KernelRig:
         t1 = clock()
         msg, off = self.veths[i]
         struct.pack_into("=I", msg, off, fd)
-        send_and_ack(self.sock, msg, 2, self.rbuf)
+        send_and_ack(self.sock, msg, self.veth_acks, self.rbuf)
         os.close(fd)
         t2 = clock()
-        send_and_ack(inner, self.batches[i], 5, self.rbuf)
+        send_and_ack(inner, self.batches[i], self.inner_acks, self.rbuf)
         send_and_ack(self.sock, self.attaches[i], 1, self.rbuf)
         send_and_ack(inner, self.announces[i], 1, self.rbuf)
         inner.close()

@@ -240,12 +240,14 @@ def test_same_requests(env, run_root, monkeypatch):
         rig.setup_one(0)
         monkeypatch.undo()
         sb, ep = rig.live[0]
-        (veth, host_end) = [b for b in batches if b[0].find(b"veth") >= 0][0]
-        ours = bytearray(cc.veth_message(host_ifname(ep.id), ep.mac, cc.NS_FD_SENTINEL))
+        (veth, *host_end) = [b for b in batches if b[0].find(b"veth") >= 0][0]
+        (ours_veth, *ours_host_end) = cc.veth_messages(host_ifname(ep.id), ep.mac,
+                                                       cc.NS_FD_SENTINEL)
+        ours = bytearray(ours_veth)
         off = ours.find(cc.NS_FD_SENTINEL.to_bytes(4, "little"))
         ours[off:off + 4] = veth[off:off + 4]   # libnet's fd number
         assert bytes(ours) == veth
-        assert host_end == cc.host_end_message(host_ifname(ep.id))
+        assert host_end == ours_host_end
         addr = cc.ipaddress.ip_interface(ep.ipv4).ip
         assert batches[-1] == cc.sandbox_messages(addr)
         (attach,) = [m for op, m in sent if op.startswith(f"link_set {host_ifname(ep.id)}")]

@@ -146,6 +146,29 @@ def test_two_sandboxes_exchange_traffic(ctl, host):
     assert sysctl.read("net/ipv4/conf/eth0/arp_notify", nsa.path) == "1"
 
 
+def test_join_on_a_kernel_without_ipv6_sends_no_ipv6_setting(ctl, monkeypatch):
+    """A kernel booted with ipv6.disable=1 refuses IFLA_AF_SPEC's AF_INET6:
+    the join leaves the IPv6 settings out there (simulated: the flag only)."""
+    from libnet import sysctl
+    from libnet.netlink import route
+    sent = []
+    real = route.Batch.send
+
+    def send(self):
+        sent.extend(self._msgs)
+        return real(self)
+    monkeypatch.setattr(sysctl, "HAS_IPV6", False)
+    monkeypatch.setattr(route.Batch, "send", send)
+    net = ctl.new_network("bridge", "nov6", ipam={"ipv4": [{"subnet": "10.71.0.0/24"}]})
+    ep, sb = net.create_endpoint("e"), ctl.new_sandbox("nov6")
+    ep.join(sb)
+    from libnet import _netlink as nl
+    afs = [m.get("af_spec") for m in nl.decode_messages(b"".join(sent))
+           if m.type == nl.RTM_NEWLINK and m.get("af_spec")]
+    assert afs and all("inet6" not in a for a in afs)
+    assert ping(Ns(sb.key), "10.71.0.1")
+
+
 def test_join_announces_the_address(ctl):
     """arp_notify: peers' stale neighbour entries follow a reused address."""
     net = ctl.new_network("bridge", "n", ipam={"ipv4": [{"subnet": "10.61.0.0/24"}]})

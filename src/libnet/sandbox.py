@@ -178,8 +178,10 @@ class Sandbox:
             with sock.batch() as b:
                 if first:
                     b.link_set("lo", up=True)
-                b.link_set(link, ipv4_conf={"arp_notify": 1} if ep.ipv4 else None,
-                           addr_gen_mode=None if ep.ipv6 else "none")
+                no_v6 = "none" if sysctl.HAS_IPV6 and not ep.ipv6 else None
+                if ep.ipv4 or no_v6:
+                    b.link_set(link, ipv4_conf={"arp_notify": 1} if ep.ipv4 else None,
+                               addr_gen_mode=no_v6)
                 if ep.ipv4:
                     b.addr_add(link, ep.ipv4)
                 if ep.ipv6:

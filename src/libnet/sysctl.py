@@ -10,7 +10,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["read", "write"]
+__all__ = ["read", "write", "HAS_IPV6"]
+
+# Whether the kernel has IPv6 (not booted with ipv6.disable=1): without it,
+# IPv6 settings (IFLA_AF_SPEC's AF_INET6, net.ipv6.*) are refused, so
+# callers leave them out.
+HAS_IPV6 = os.path.isdir("/proc/sys/net/ipv6")
 
 
 def _path(key: str) -> str:

@@ -23,9 +23,11 @@ import ipaddress
 import struct
 
 from .. import _netlink as nl
+from ..sysctl import HAS_IPV6
 from ..drivers.bridge.kernel import OWN_GROUP, random_mac
 
 __all__ = ["ETH0_INDEX", "LO_INDEX", "ARP_NOTIFY_CONF", "mac_of", "veth_message", "host_end_message",
+           "veth_messages",
            "sandbox_messages", "attach_message", "announce_message", "make_bridge"]
 
 ROUTE = nl.NETLINK_ROUTE
@@ -59,6 +61,15 @@ def host_end_message(host_ifname: str) -> bytes:
                               "af_spec": {"inet6": {"addr_gen_mode": nl.IN6_ADDR_GEN_MODE_NONE}}})
 
 
+def veth_messages(host_ifname: str, mac: str, ns_fd: int) -> list[bytes]:
+    """The host namespace's send: the veth, and the host end's setting (on
+    a kernel with IPv6)."""
+    out = [veth_message(host_ifname, mac, ns_fd)]
+    if HAS_IPV6:
+        out.append(host_end_message(host_ifname))
+    return out
+
+
 def sandbox_messages(address: str | ipaddress.IPv4Address, prefixlen: int,
                      gateway: str | ipaddress.IPv4Address) -> list[bytes]:
     """The first join's in-sandbox batch for an IPv4-only endpoint."""
@@ -67,7 +78,8 @@ def sandbox_messages(address: str | ipaddress.IPv4Address, prefixlen: int,
         nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, dict(_UP), {"ifname": "lo"}),
         nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": ETH0_INDEX},
                           {"af_spec": {"inet": {"conf": ARP_NOTIFY_CONF},
-                                       "inet6": {"addr_gen_mode": nl.IN6_ADDR_GEN_MODE_NONE}}}),
+                                       **({"inet6": {"addr_gen_mode": nl.IN6_ADDR_GEN_MODE_NONE}}
+                                          if HAS_IPV6 else {})}}),
         nl.encode_message(ROUTE, nl.RTM_NEWADDR, CREATE,
                           {"family": nl.AF_INET, "prefixlen": prefixlen, "index": ETH0_INDEX,
                            "scope": 0, "flags": 0},

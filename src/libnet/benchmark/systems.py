@@ -282,8 +282,7 @@ class KernelSystem(System):
         br = self._bridge(c.network, c.gateway)
         iface = ipaddress.IPv4Interface(c.address)
         host_end = f"veth{c.index}"
-        veth = [baseline.veth_message(host_end, baseline.mac_of(c.ip), PEER_FD),
-                baseline.host_end_message(host_end)]
+        veth = baseline.veth_messages(host_end, baseline.mac_of(c.ip), PEER_FD)
         inside = baseline.sandbox_messages(c.ip, iface.network.prefixlen, c.gateway)
         attach = baseline.attach_message(host_end, br)
         announce = baseline.announce_message(baseline.mac_of(c.ip))

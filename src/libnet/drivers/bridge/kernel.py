@@ -20,6 +20,7 @@ import errno
 import os
 from typing import Iterable
 
+from ... import sysctl
 from ...netlink import NetlinkError, NetlinkNotFoundError, RouteSocket
 
 __all__ = ["random_mac", "ensure_bridge", "delete_bridge", "add_endpoint_veth", "attach", "delete_links",
@@ -101,7 +102,8 @@ def add_endpoint_veth(host: RouteSocket, host_ifname: str, ifname: str, sandbox_
     b = host.batch()
     b.link_add_veth(host_ifname, ifname, peer_netns=sandbox_fd, peer_mac=mac,
                     mtu=mtu, group=OWN_GROUP, up=True, echo=True)
-    b.link_set(host_ifname, addr_gen_mode="none")
+    if sysctl.HAS_IPV6:
+        b.link_set(host_ifname, addr_gen_mode="none")
     replies = b.send()[0]
     for link in replies or ():
         if getattr(link, "name", None) == host_ifname:

@@ -19,7 +19,7 @@ import pytest
 from libnet import Config, Controller, netns
 from libnet.errors import (ConflictError, ForbiddenError, InvalidParameterError, NotFoundError,
                            UnavailableError)
-from libnet.netlink import RouteSocket
+from libnet.netlink import NetlinkError, RouteSocket
 
 from conftest import ip_json, run_in
 
@@ -695,6 +695,22 @@ def test_published_ports_reach_the_container(ctl, host, outside):
     assert ctl.firewall.programmed() == ()
     ep.join(sb)
     assert len(ctl.firewall.programmed()) == 3
+
+
+def test_a_join_the_kernel_refuses_unpublishes_its_ports(ctl, host):
+    """The kernel refuses a static route through a next hop off the subnet,
+    after the ports were published and the veth made: all of it is undone."""
+    net = ctl.new_network("bridge", "undo", ipam={"ipv4": [{"subnet": "10.73.0.0/24"}]})
+    ep = net.create_endpoint("e", port_bindings=[{"proto": "tcp", "port": 80, "host_port": 8095}],
+                             static_routes=[{"destination": "10.99.0.0/16",
+                                             "next_hop": "192.0.2.1"}])
+    sb = ctl.new_sandbox("undo")
+    links = host_links(host)
+    with pytest.raises(NetlinkError, match="route_replace 10.99.0.0/16"):
+        ep.join(sb)
+    assert ctl.firewall.programmed() == ()
+    assert host_links(host) == links
+    assert ep.sandbox_id is None and [l["ifname"] for l in ip_json(Ns(sb.key), "link")] == ["lo"]
 
 
 def test_published_ports_survive_a_restart(cfg, host, outside):

@@ -18,6 +18,7 @@ kernel lost (bridges).  Calls are serialised by one lock.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import os
@@ -28,15 +29,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
-from . import _failpoint, netns
+from . import _failpoint
 from .drivers import BUILTIN_DRIVERS
 from .drivers.api import Driver, SandboxInfo, Undo
 from .drivers.bridge.driver import host_ifname, mac_from_ipv4
 from .endpoint import Endpoint
 from .errors import (ConflictError, ForbiddenError, InvalidParameterError, NotFoundError)
 from .firewall import Firewall, NftFirewall, NoFirewall, PortMapping
+from .hostops import HostOps
 from .ipam import (AddressRequest, DefaultIPAM, IPAMConfig, IPAMDriver, NullIPAM, PoolRequest)
-from .netlink import NetlinkError, RouteSocket
+from .netlink import NetlinkError
 from .network import Network
 from .options import (EndpointOptions, NetworkOptions, SandboxOptions, build,
                       from_jsonable, to_jsonable)
@@ -78,10 +80,12 @@ class Controller:
     def __init__(self, config: Config | None = None, *,
                  drivers: Mapping[str, Driver] | None = None,
                  ipam_drivers: Mapping[str, IPAMDriver] | None = None,
-                 firewall: Firewall | None = None, **kwargs: Any):
+                 firewall: Firewall | None = None, host_ops: HostOps | None = None,
+                 **kwargs: Any):
         """``drivers`` and ``ipam_drivers`` add (or replace) drivers before the
         store is restored, ``firewall`` replaces the one ``config.firewall``
-        names: remote drivers, or recording stubs in tests."""
+        names, ``host_ops`` the host itself (namespaces, rtnetlink sockets,
+        sysctls: libnet.hostops.RecordingHost in unit tests)."""
         self.config = config if config is not None else build(Config, kwargs, "controller config")
         if config is not None and kwargs:
             raise InvalidParameterError("give a Config or keyword arguments, not both")
@@ -89,9 +93,10 @@ class Controller:
         self._lock = threading.RLock()
         # The store first: it refuses a data dir another controller holds
         # (StoreInUseError) before anything touches the kernel.
+        self.ops = host_ops if host_ops is not None else HostOps()
         self.store = SQLiteStore(self.config.data_dir)
         try:
-            self.host = RouteSocket(self.config.netns)
+            self.host = self.ops.route_socket(self.config.netns)
         except BaseException:
             self.store.close()
             raise
@@ -107,7 +112,7 @@ class Controller:
         self.firewall.ensure()
         self._drivers: dict[str, Driver] = {}
         for name, factory in BUILTIN_DRIVERS:
-            self._drivers[name] = factory(self.host, self.config.netns, self.firewall)
+            self._drivers[name] = factory(self.host, self.config.netns, self.firewall, self.ops)
         self._drivers.update(drivers or {})
         self._ipams.update(ipam_drivers or {})
         for name, opts in self.config.driver_options.items():
@@ -432,19 +437,19 @@ class Controller:
             sid = _new_id()
             owns = False
             if opts.use_host_netns:
-                key = None if self.config.netns is None else netns.open_netns(self.config.netns).path
+                key = None if self.config.netns is None else self.ops.netns_open(self.config.netns).path
             elif opts.netns_path:
                 if not os.path.exists(opts.netns_path):
                     raise NotFoundError(f"namespace {opts.netns_path} does not exist")
                 key = opts.netns_path
             else:
-                ns = netns.create(sid, self.netns_dir)
+                ns = self.ops.netns_create(sid, self.netns_dir)
                 ns.close()
                 key, owns = ns.path, True
             sb = Sandbox(self, sid, container_id, opts, key, owns)
             with Undo() as undo:
                 if owns and key is not None:
-                    undo.push(functools.partial(netns.delete, key, self.netns_dir))
+                    undo.push(functools.partial(self.ops.netns_delete, key, self.netns_dir))
                 sb._write_files()
                 undo.push(sb._remove_files)
                 _failpoint.hit("sandbox.before_commit")
@@ -472,7 +477,7 @@ class Controller:
                             self.store.put(self._endpoint_record(ep))
                 self.store.delete("sandbox", sb.id)
             if sb.owns_netns and sb.key:
-                netns.delete(sb.key)
+                self.ops.netns_delete(sb.key)
             sb._remove_files()
             del self._sandboxes[sb.id]
             self._by_container.pop(sb.container_id, None)
@@ -504,14 +509,17 @@ class Controller:
             drv = self._driver(net.driver_name)
             own_ns = sb.key is not None and not sb.options.use_host_netns
             ifname = sb._next_ifname() if own_ns else None
-            fd_ns = netns.open_netns(sb.key) if own_ns and sb.key else None
+            fd_ns = self.ops.netns_open(sb.key) if own_ns and sb.key else None
             try:
                 sbinfo = SandboxInfo(sb.id, sb.key, fd_ns.fileno() if fd_ns else -1,
                                      sb.options.use_host_netns)
                 with Undo() as undo:
                     ninfo, einfo = net._info(), ep._info()
                     jinfo = drv.join(ninfo, einfo, sbinfo, ifname or "", net.driver_state)
-                    undo.push(lambda: drv.leave(net._info(), ep._info(), sbinfo, net.driver_state))
+                    # Undone with what the join made, the ports it published
+                    # included (the endpoint records them only at the end).
+                    joined = dataclasses.replace(einfo, port_map=tuple(jinfo.port_map))
+                    undo.push(lambda: drv.leave(ninfo, joined, sbinfo, net.driver_state))
                     ep.ifname = ifname if jinfo.interface else None
                     carrier = self._gateway_candidate(sb, ep, jinfo.gateway4 or jinfo.gateway6)
                     if jinfo.interface and own_ns:
@@ -681,7 +689,7 @@ class Controller:
             # Sandboxes whose namespace is gone are dropped (their endpoints
             # are left joined to nothing).
             for sb in list(self._sandboxes.values()):
-                if sb.key is not None and sb.owns_netns and not _is_mounted_netns(sb.key):
+                if sb.key is not None and sb.owns_netns and not self.ops.netns_live(sb.key):
                     for ep in sb.endpoints():
                         ep.sandbox_id = None
                         ep.ifname = None
@@ -691,7 +699,7 @@ class Controller:
                         report["endpoints_unjoined"].append(ep.name)
                     self.store.delete("sandbox", sb.id)
                     sb._remove_files()
-                    netns.delete(sb.key)
+                    self.ops.netns_delete(sb.key)
                     del self._sandboxes[sb.id]
                     self._by_container.pop(sb.container_id, None)
                     report["sandboxes_dropped"].append(sb.container_id)
@@ -707,9 +715,9 @@ class Controller:
                         report["endpoints_unjoined"].append(ep.name)
             # Namespaces under our run directory the store does not know.
             known = {os.path.basename(s.key) for s in self._sandboxes.values() if s.owns_netns and s.key}
-            for name in netns.list_netns(self.netns_dir):
+            for name in self.ops.netns_list(self.netns_dir):
                 if name not in known and not name.startswith(".tmp"):
-                    netns.delete(name, self.netns_dir)
+                    self.ops.netns_delete(name, self.netns_dir)
                     report["netns_removed"].append(name)
             # Host ends of veths on our bridges that no joined endpoint owns.
             joined = {host_ifname(ep.id) for n in self._networks.values()
@@ -753,14 +761,6 @@ class Controller:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-
-def _is_mounted_netns(path: str) -> bool:
-    """A namespace file under the run dir is real only while bind-mounted."""
-    try:
-        return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
-    except FileNotFoundError:
-        return False
 
 
 def _random_mac() -> str:

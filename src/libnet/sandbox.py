@@ -21,7 +21,7 @@ import os
 import shutil
 from typing import TYPE_CHECKING, Any
 
-from . import netns, sysctl
+from . import sysctl
 from .netlink import RouteSocket
 from .options import SandboxOptions
 from .sandbox_files import (host_resolv_conf, hosts_content, resolv_conf_content,
@@ -167,12 +167,14 @@ class Sandbox:
         assert self.key is not None
         link: str | int = index if index is not None else ifname
         where = ns_fd if ns_fd >= 0 else self.key
+        ops = self._c.ops
+        sock = ops.route_socket(where)
         if ep.ipv6:
-            with netns.enter(where):
-                sock = RouteSocket()
-                sysctl.write(f"net/ipv6/conf/{ifname}/ndisc_notify", 1)
-        else:
-            sock = RouteSocket(where)
+            try:
+                ops.sysctl_write(f"net/ipv6/conf/{ifname}/ndisc_notify", 1, where)
+            except BaseException:
+                sock.close()
+                raise
         ok = False
         try:
             with sock.batch() as b:
@@ -216,7 +218,7 @@ class Sandbox:
         """Point the default route at ``ep`` (after the carrier left)."""
         if self.key is None:
             return
-        with RouteSocket(self.key) as sock:
+        with self._c.ops.route_socket(self.key) as sock:
             if ep is None:
                 for fam in (4, 6):
                     try:

@@ -11,10 +11,11 @@ from .null import NullDriver
 
 __all__ = ["Driver", "BUILTIN_DRIVERS", "BridgeDriver", "HostDriver", "NullDriver"]
 
-# name -> factory(host RouteSocket, host netns, firewall); the controller
-# registers these, in this order, and nothing else registers itself.
-BUILTIN_DRIVERS: tuple[tuple[str, Callable[[Any, Any, Any], Driver]], ...] = (
-    ("bridge", lambda host, host_netns, firewall: BridgeDriver(host, host_netns, firewall)),
-    ("host", lambda host, host_netns, firewall: HostDriver()),
-    ("null", lambda host, host_netns, firewall: NullDriver()),
+# name -> factory(host RouteSocket, host netns, firewall, host ops); the
+# controller registers these, in this order, and nothing else registers itself.
+BUILTIN_DRIVERS: tuple[tuple[str, Callable[[Any, Any, Any, Any], Driver]], ...] = (
+    ("bridge", lambda host, host_netns, firewall, ops: BridgeDriver(host, host_netns, firewall,
+                                                                    ops)),
+    ("host", lambda host, host_netns, firewall, ops: HostDriver()),
+    ("null", lambda host, host_netns, firewall, ops: NullDriver()),
 )

@@ -488,6 +488,15 @@ class RouteSocket(_Verbs):
                 self._sock = nl.NetlinkSocket(_ROUTE, netns=ns.fileno())
         self._index_cache: dict[str, int] = {}
 
+    @classmethod
+    def over(cls, sock: Any) -> "RouteSocket":
+        """The verbs over an open core socket, or over a stand-in with its
+        ``request``, ``batch``, ``dump`` and ``close`` (libnet.hostops.RecordingHost)."""
+        self = cls.__new__(cls)
+        self._sock = sock
+        self._index_cache = {}
+        return self
+
     @property
     def socket(self) -> nl.NetlinkSocket:
         """The underlying core socket (raw requests, batches of pre-built bytes)."""

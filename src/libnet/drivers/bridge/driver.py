@@ -35,9 +35,10 @@ class BridgeDriver(Driver):
     name = "bridge"
 
     def __init__(self, host: RouteSocket, host_netns: Any = None,
-                 firewall: Firewall | None = None):
+                 firewall: Firewall | None = None, ops: Any = None):
         self.host = host
         self.host_netns = host_netns
+        self._sysctl_write = ops.sysctl_write if ops is not None else sysctl.write
         self.firewall = firewall if firewall is not None else NoFirewall()
         self.config = BridgeDriverConfig()
         self._forwarding_done = False
@@ -91,9 +92,9 @@ class BridgeDriver(Driver):
         if not nw.options.internal and self.config.enable_ip_forwarding and not self._forwarding_done:
             # Containers reach out through the host's routing (Docker sets
             # this too); written in the host namespace libnet manages.
-            sysctl.write("net.ipv4.ip_forward", 1, self.host_netns)
+            self._sysctl_write("net.ipv4.ip_forward", 1, self.host_netns)
             if nw.options.enable_ipv6:
-                sysctl.write("net.ipv6.conf.all.forwarding", 1, self.host_netns)
+                self._sysctl_write("net.ipv6.conf.all.forwarding", 1, self.host_netns)
             self._forwarding_done = True
         return {"bridge_name": cfg.bridge_name, "bridge_index": index, "created_bridge": created,
                 "config": {"enable_icc": cfg.enable_icc,

@@ -98,13 +98,21 @@ def add_endpoint_veth(host: RouteSocket, host_ifname: str, ifname: str, sandbox_
     floods to every other port, so each new container would cost every
     container already there.  It takes effect before the carrier comes up
     (when the sandbox side does), so no address is ever made.  The kernel
-    refuses IFLA_AF_SPEC in the creating request itself."""
+    refuses IFLA_AF_SPEC in the creating request itself.  If the setting
+    fails, the pair it made is deleted before the error goes up."""
     b = host.batch()
     b.link_add_veth(host_ifname, ifname, peer_netns=sandbox_fd, peer_mac=mac,
                     mtu=mtu, group=OWN_GROUP, up=True, echo=True)
     if sysctl.HAS_IPV6:
         b.link_set(host_ifname, addr_gen_mode="none")
-    replies = b.send()[0]
+    try:
+        replies = b.send()[0]
+    except NetlinkError as e:
+        # rtnetlink runs every request of a batch: the veth exists unless
+        # its own request is among the failures.
+        if all(x.index != 0 for x in e.errors):
+            delete_links(host, [host_ifname])
+        raise
     for link in replies or ():
         if getattr(link, "name", None) == host_ifname:
             return link.link

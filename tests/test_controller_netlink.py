@@ -1,0 +1,191 @@
+"""The controller, the bridge driver and the sandbox against a recording
+stand-in of the netlink layer (libnet.hostops.RecordingHost): their real code,
+with the kernel replaced by an in-memory model of namespaces and links that
+records every rtnetlink request.  No namespace, link or socket is made, so
+these run anywhere, fast; tests/test_controller.py runs the same logic
+against the real kernel."""
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from libnet import Config, Controller
+from libnet import _netlink as nl
+from libnet.drivers.bridge.driver import host_ifname
+from libnet.drivers.bridge.kernel import OWN_GROUP
+from libnet.firewall import RecordingFirewall
+from libnet.hostops import RecordingHost
+from libnet.netlink import NetlinkError
+from libnet.sysctl import HAS_IPV6
+
+PORTS = [{"proto": "tcp", "port": 80, "host_port": 8080}]
+
+
+@pytest.fixture
+def host():
+    return RecordingHost()
+
+
+@pytest.fixture
+def cfg(tmp_path):
+    return Config(data_dir=str(tmp_path / "data"), run_dir=str(tmp_path / "run"),
+                  resolv_conf_source="/dev/null")
+
+
+@pytest.fixture
+def env(cfg, host):
+    fw = RecordingFirewall()
+    c = Controller(cfg, firewall=fw, host_ops=host)
+    yield c, host, fw
+    c.stop()
+
+
+def new_net(c, name="n", subnet="10.1.0.0/24"):
+    return c.new_network("bridge", name, ipam={"ipv4": [{"subnet": subnet}]})
+
+
+def test_network_creation_makes_the_bridge(env):
+    c, host, _ = env
+    net = new_net(c)
+    br = net.driver_state["bridge_name"]
+    index = net.driver_state["bridge_index"]
+    assert host.ops("host") == [f"link_get {br}", f"link_add {br} (bridge)", f"link_get {br}",
+                                f"addr_add 10.1.0.1/24 dev {index}", f"link_set #{index}"]
+    (add,) = [r.message for r in host.requests if r.op.startswith("link_add")]
+    assert add.get("linkinfo")["data"] == {"stp_state": 0}
+    assert int(add.get("address")[:2], 16) & 0x03 == 0x02      # a MAC of its own
+    assert host.links()[br].up and host.sysctls[("host", "net/ipv4/ip_forward")] == "1"
+
+
+def test_join_sends_each_side_its_requests_in_order(env):
+    c, host, _ = env
+    net = new_net(c)
+    ep, sb = net.create_endpoint("web"), c.new_sandbox("ctr")
+    assert host.requests[-1].op.startswith("link_set")          # new_sandbox sent nothing
+    before = len(host.requests)
+    ep.join(sb)
+    sent = [(r.netns, r.op) for r in host.requests[before:]]
+    veth = host_ifname(ep.id)
+    bridge = net.driver_state["bridge_index"]
+    expected = [("host", f"link_add_veth {veth} peer eth0")]
+    if HAS_IPV6:
+        expected.append(("host", f"link_set {veth}"))            # the host end's setting
+    expected += [(sb.key, "link_set lo"), (sb.key, "link_set #2"),  # eth0's settings
+                 (sb.key, f"addr_add {ep.ipv4} dev 2"), (sb.key, "link_set #2"),  # eth0 up
+                 (sb.key, "route_replace default"),
+                 ("host", f"link_set {veth}"),                       # enslaved
+                 (sb.key, "link_set #2")]                            # the announcement
+    assert sent == expected
+    # The model holds what the kernel would.
+    hv, eth0 = host.links()[veth], host.links(sb.key)["eth0"]
+    assert (hv.master, hv.group, hv.up) == (bridge, OWN_GROUP, True)
+    assert eth0.peer == ("host", hv.index) and eth0.up and eth0.mac == ep.mac
+    assert eth0.settings["inet"]["conf"]                         # arp_notify, by netlink
+    if HAS_IPV6:
+        assert eth0.settings["inet6"] == {"addr_gen_mode": nl.IN6_ADDR_GEN_MODE_NONE}
+        assert host.links()[veth].settings["inet6"] == {"addr_gen_mode": nl.IN6_ADDR_GEN_MODE_NONE}
+    # The veth's peer was created in the sandbox's namespace, not moved there.
+    (create,) = [r for r in host.requests[before:] if r.op.startswith("link_add_veth")]
+    peer = create.message.get("linkinfo")["data"]["peer"]
+    assert peer["ifname"] == "eth0" and "net_ns_fd" in peer
+    assert host.sysctls.get((sb.key, "net/ipv6/conf/eth0/ndisc_notify")) is None
+
+
+@pytest.mark.parametrize("failing", ["route_replace default", "link_set veth", "link_add_veth"])
+def test_a_failed_join_leaves_nothing(env, failing):
+    c, host, fw = env
+    net = new_net(c)
+    ep = net.create_endpoint("web", port_bindings=PORTS)
+    sb = c.new_sandbox("ctr")
+    record = c.store.get("endpoint", ep.id)
+    host_links = set(host.links())
+    # link_set veth...: the host end's setting (or, without IPv6, the enslaving)
+    host.fail_on = {failing: errno.EINVAL}
+    with pytest.raises(NetlinkError) as e:
+        ep.join(sb)
+    assert e.value.errno == errno.EINVAL and e.value.operation.startswith(failing)
+    assert set(host.links()) == host_links                       # the veth was removed
+    assert set(host.links(sb.key)) == {"lo"}
+    assert ep.sandbox_id is None and sb.endpoints() == []
+    assert c.store.get("endpoint", ep.id) == record
+    published = [a for n, a in fw.calls if n == "publish"]
+    assert fw.programmed() == () and len(published) == 1
+    # ...and the same join then works.
+    ep.join(sb)
+    assert ep.ifname == "eth0" and len(fw.programmed()) == 1
+
+
+def test_teardown_sends_no_link_request(env):
+    c, host, fw = env
+    net = new_net(c)
+    ep, sb = net.create_endpoint("web", port_bindings=PORTS), c.new_sandbox("ctr")
+    ep.join(sb)
+    before = len(host.requests)
+    sb.delete()
+    ep.delete()
+    # Deleting the namespace takes eth0 and its veth peer: no RTM_DELLINK.
+    assert host.requests[before:] == []
+    assert sb.key not in host.namespaces and host_ifname(ep.id) not in host.links()
+    assert fw.programmed() == ()
+    assert c.store.list("endpoint") == c.store.list("sandbox") == []
+
+
+def test_leave_deletes_the_veth_and_keeps_the_endpoint(env):
+    c, host, _ = env
+    net = new_net(c)
+    ep, sb = net.create_endpoint("web"), c.new_sandbox("ctr")
+    ep.join(sb)
+    before = len(host.requests)
+    ep.leave(sb)
+    assert [(r.netns, r.op) for r in host.requests[before:]][0] == (
+        "host", f"link_del {host_ifname(ep.id)}")
+    assert set(host.links(sb.key)) == {"lo"} and not ep.deleted
+
+
+def test_restart_reconciles_what_a_crash_left(cfg, host):
+    fw = RecordingFirewall()
+    c = Controller(cfg, firewall=fw, host_ops=host)
+    net = new_net(c)
+    kept, lost = net.create_endpoint("kept"), net.create_endpoint("lost")
+    sb_kept, sb_lost = c.new_sandbox("kept"), c.new_sandbox("lost")
+    kept.join(sb_kept)
+    lost.join(sb_lost)
+    c.stop()
+    # What a crash and a reboot-like loss would leave: a namespace gone, a
+    # veth of ours no endpoint owns, a namespace the store never heard of,
+    # and the bridge deleted by someone.
+    host.netns_delete(sb_lost.key)
+    with host.route_socket() as rs:
+        rs.link_add_veth("vethdeadbeef0", "x0", group=OWN_GROUP)
+    host.netns_create("stray", c.netns_dir)
+    with host.route_socket() as rs:
+        rs.link_del(net.driver_state["bridge_name"])
+    c2 = Controller(cfg, firewall=RecordingFirewall(), host_ops=host)
+    try:
+        report = c2.reconcile()   # the start-up pass ran already: nothing left to do
+        assert all(v == [] for v in report.values()), report
+        n2 = c2.network("n")
+        assert n2.driver_state["bridge_name"] in host.links()    # re-created
+        assert c2.sandbox_by_container("kept").key == sb_kept.key
+        with pytest.raises(Exception):
+            c2.sandbox_by_container("lost")
+        assert n2.endpoint_by_name("lost").sandbox_id is None
+        assert "vethdeadbeef0" not in host.links()
+        assert host.netns_list(c2.netns_dir) == [__import__("os").path.basename(sb_kept.key)]
+    finally:
+        c2.stop()
+
+
+def test_injected_failures_name_the_request(host):
+    with host.route_socket() as rs:
+        host.fail_on = {"link_add x": errno.EPERM}
+        with pytest.raises(NetlinkError) as e:
+            rs.link_add("x0", "bridge")
+        assert e.value.errno == errno.EPERM and e.value.operation == "link_add x0 (bridge)"
+        rs.link_add("x0", "bridge")                              # once only
+        with pytest.raises(FileExistsError):
+            rs.link_add("x0", "bridge")
+        with pytest.raises(FileNotFoundError):
+            rs.link_get("nope")
+        assert [l.name for l in rs.link_dump(kind="bridge")] == ["x0"]

@@ -24,7 +24,6 @@ from . import _netlink as nl
 from . import netns as _netns
 from . import sysctl as _sysctl
 from .netlink import NetlinkError, RouteSocket
-from .netlink.route import _CREATE
 
 __all__ = ["HostOps", "RecordingHost", "Request"]
 
@@ -288,7 +287,7 @@ class _RecordingSocket:
 
     def _newlink(self, ns: _Netns, m: Any, op: str) -> list:
         a, h = m.attrs, m.header
-        if m.msg_flags & _CREATE == _CREATE:
+        if m.msg_flags & nl.NLM_F_CREATE:
             name = a["ifname"]
             if ns.by_name(name) is not None:
                 self._fail(op, errno.EEXIST)

@@ -117,3 +117,23 @@ def test_option_records_leave_out_defaults():
     net = build(NetworkOptions, {"internal": True, "ipam": {"ipv4": [{"subnet": "10.1.0.0/24"}]}},
                 "network")
     assert from_jsonable(NetworkOptions, to_jsonable(net)) == net
+
+
+def test_delete_many_is_one_statement(tmp_path):
+    st = SQLiteStore(str(tmp_path))
+    try:
+        for i in range(3):
+            st.put(StoreRecord("endpoint", f"e{i}", f"e{i}", {}, parent="n"))
+        st.put(StoreRecord("sandbox", "s", "ctr", {}))
+        seen = []
+        st._db.set_trace_callback(seen.append)
+        st.delete_many([("endpoint", "e0"), ("endpoint", "e2"), ("sandbox", "s"),
+                        ("sandbox", "missing")])
+        st._db.set_trace_callback(None)
+        assert len(seen) == 1 and seen[0].startswith("DELETE")
+        assert [r.id for r in st.list("endpoint")] == ["e1"] and st.list("sandbox") == []
+        with pytest.raises(ValueError):
+            st.delete_many([("volume", "v")])
+        st.delete_many([])
+    finally:
+        st.close()

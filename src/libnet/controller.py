@@ -400,11 +400,13 @@ class Controller:
                 self._leave(ep, self._sandboxes[ep.sandbox_id])
             self._drop_endpoint(ep)
 
-    def _drop_endpoint(self, ep: Endpoint) -> None:
-        """Delete an endpoint that is not joined: driver, addresses, record."""
+    def _drop_endpoint(self, ep: Endpoint, record: bool = True) -> None:
+        """Delete an endpoint that is not joined: driver, addresses, record
+        (unless ``record`` is False: the caller deletes it with others)."""
         net = ep.network
         self._driver(net.driver_name).delete_endpoint(net._info(), ep._info(), net.driver_state)
-        self.store.delete("endpoint", ep.id)
+        if record:
+            self.store.delete("endpoint", ep.id)
         self._release_addresses(ep)
         del net._endpoints[ep.id]
         net._by_name.pop(ep.name, None)
@@ -466,16 +468,18 @@ class Controller:
             if sb.deleted:
                 return
             errors: list[BaseException] = []
-            with self.store.transaction():
-                for ep in sb.endpoints():
-                    try:
-                        self._leave(ep, sb, sandbox_going=True)
-                        self._drop_endpoint(ep)
-                    except Exception as e:
-                        errors.append(e)
-                        if not ep.deleted:      # kept, unjoined: say so in its record
-                            self.store.put(self._endpoint_record(ep))
-                self.store.delete("sandbox", sb.id)
+            gone: list[tuple[str, str]] = []
+            for ep in sb.endpoints():
+                try:
+                    self._leave(ep, sb, sandbox_going=True)
+                    self._drop_endpoint(ep, record=False)
+                    gone.append(("endpoint", ep.id))
+                except Exception as e:
+                    errors.append(e)
+                    if not ep.deleted:          # kept, unjoined: say so in its record
+                        self.store.put(self._endpoint_record(ep))
+            # One statement for the sandbox's and its endpoints' records.
+            self.store.delete_many(gone + [("sandbox", sb.id)])
             if sb.owns_netns and sb.key:
                 self.ops.netns_delete(sb.key)
             sb._remove_files()

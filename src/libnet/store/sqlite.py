@@ -169,6 +169,18 @@ class SQLiteStore:
         with self._lock:
             self._db.execute(_DELETE, (kind, id))
 
+    def delete_many(self, keys: list[tuple[str, str]]) -> None:
+        """Delete records by (kind, id) in one statement: atomic by itself,
+        without a BEGIN / COMMIT around it."""
+        for kind, _ in keys:
+            self._check(kind)
+        if not keys:
+            return
+        marks = ", ".join(["(?, ?)"] * len(keys))
+        with self._lock:
+            self._db.execute(f"DELETE FROM record WHERE (kind, id) IN (VALUES {marks})",
+                             [x for key in keys for x in key])
+
     def get(self, kind: str, id: str) -> StoreRecord | None:
         self._check(kind)
         with self._lock:

@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from libnet import netns
+from libnet import netns, sysctl
 from libnet.firewall import FirewallNetwork, NftFirewall, PublishRequest, layout
 from libnet.netlink import (Chain, Cmp, Immediate, Meta, Nat, NftSocket, Payload, RouteSocket,
                             Rule, Table)
@@ -240,6 +240,8 @@ class Pkt:
         self.srv.bind(("0.0.0.0", 80))
         self.srv.listen(1024)
         threading.Thread(target=self._serve, daemon=True).start()
+        # Forwarding is the bridge driver's to switch on, not the firewall's.
+        sysctl.write("net/ipv4/ip_forward", 1, self.host)
         self.fw = NftFirewall(self.host)
         self.fw.ensure()
         self.fw.add_network(NET)

@@ -198,3 +198,27 @@ def test_pool_exhaustion_is_unavailable(env):
     net.create_endpoint("only")
     with pytest.raises(UnavailableError):
         net.create_endpoint("none-left")
+
+
+def test_sandbox_delete_keeps_an_endpoint_its_driver_would_not_delete(env):
+    c, drv, ipam, _ = env
+    net = c.new_network("rec", "n", **net_opts())
+    ok, stuck = net.create_endpoint("ok"), net.create_endpoint("stuck")
+    sb = c.new_sandbox("c", use_host_netns=True)
+    ok.join(sb)
+    c.new_network("rec", "m", **net_opts("10.0.1.0/24")).create_endpoint("x")
+    stuck2 = c.network("m").endpoint_by_name("x")
+    stuck2.join(sb)
+    drv.fail_on = {"delete_endpoint"}
+    with pytest.raises(Boom):
+        sb.delete()
+    # Every endpoint left; the ones whose driver failed stay, unjoined, and
+    # say so in the store; the sandbox is gone either way.
+    assert sb.deleted and c.store.list("sandbox") == []
+    kept = {r.name: r.data for r in c.store.list("endpoint")}
+    assert set(kept) == {"ok", "stuck", "x"}
+    assert all(d.get("sandbox") is None for d in kept.values())
+    assert ok.sandbox_id is None and not ok.deleted and stuck.sandbox_id is None
+    drv.fail_on = set()
+    ok.delete()
+    assert sorted(r.name for r in c.store.list("endpoint")) == ["stuck", "x"]

@@ -398,16 +398,16 @@ class Controller:
                     raise ForbiddenError(f"endpoint {ep.name} is joined to sandbox "
                                          f"{ep.sandbox_id[:12]}; leave it first")
                 self._leave(ep, self._sandboxes[ep.sandbox_id])
-            self._drop_endpoint(ep)
-
-    def _drop_endpoint(self, ep: Endpoint, record: bool = True) -> None:
-        """Delete an endpoint that is not joined: driver, addresses, record
-        (unless ``record`` is False: the caller deletes it with others)."""
-        net = ep.network
-        self._driver(net.driver_name).delete_endpoint(net._info(), ep._info(), net.driver_state)
-        if record:
+            net = ep.network
+            self._driver(net.driver_name).delete_endpoint(net._info(), ep._info(), net.driver_state)
             self.store.delete("endpoint", ep.id)
+            self._forget_endpoint(ep)
+
+    def _forget_endpoint(self, ep: Endpoint) -> None:
+        """After its record is gone: its addresses back to IPAM, the object
+        out of its network."""
         self._release_addresses(ep)
+        net = ep.network
         del net._endpoints[ep.id]
         net._by_name.pop(ep.name, None)
         ep.deleted = True
@@ -462,24 +462,28 @@ class Controller:
 
     def _delete_sandbox(self, sb: Sandbox) -> None:
         """As libnetwork's Sandbox.Delete: every joined endpoint leaves and
-        is deleted, then the sandbox goes; the store changes are one
-        transaction.  (To keep an endpoint, leave it first.)"""
+        is deleted, then the sandbox goes; their records go in one
+        statement, before anything is forgotten in memory.  (To keep an
+        endpoint, leave it first.)"""
         with self._lock:
             if sb.deleted:
                 return
             errors: list[BaseException] = []
-            gone: list[tuple[str, str]] = []
+            gone: list[Endpoint] = []
             for ep in sb.endpoints():
                 try:
                     self._leave(ep, sb, sandbox_going=True)
-                    self._drop_endpoint(ep, record=False)
-                    gone.append(("endpoint", ep.id))
+                    net = ep.network
+                    self._driver(net.driver_name).delete_endpoint(net._info(), ep._info(),
+                                                                 net.driver_state)
+                    gone.append(ep)
                 except Exception as e:
                     errors.append(e)
-                    if not ep.deleted:          # kept, unjoined: say so in its record
+                    if ep.sandbox_id is None:   # kept, unjoined: say so in its record
                         self.store.put(self._endpoint_record(ep))
-            # One statement for the sandbox's and its endpoints' records.
-            self.store.delete_many(gone + [("sandbox", sb.id)])
+            self.store.delete_many([("endpoint", ep.id) for ep in gone] + [("sandbox", sb.id)])
+            for ep in gone:
+                self._forget_endpoint(ep)
             if sb.owns_netns and sb.key:
                 self.ops.netns_delete(sb.key)
             sb._remove_files()

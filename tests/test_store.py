@@ -119,6 +119,19 @@ def test_option_records_leave_out_defaults():
     assert from_jsonable(NetworkOptions, to_jsonable(net)) == net
 
 
+def test_delete_many_searches_by_key():
+    """One primary-key search per record, never a scan of every record
+    (its cost would grow with the containers on the host)."""
+    from libnet.store.sqlite import _SCHEMA, _delete_many_sql
+    db = sqlite3.connect(":memory:")
+    db.executescript(_SCHEMA)
+    for n in (1, 2, 5):
+        plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + _delete_many_sql(n),
+                                             ["k", "i"] * n)]
+        assert not any(step.startswith("SCAN") for step in plan), plan
+        assert sum("USING PRIMARY KEY" in step for step in plan) == n, plan
+
+
 def test_delete_many_is_one_statement(tmp_path):
     st = SQLiteStore(str(tmp_path))
     try:

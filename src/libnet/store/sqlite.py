@@ -54,6 +54,13 @@ _UPSERT = ("INSERT INTO record VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) 
 _DELETE = "DELETE FROM record WHERE kind = ? AND id = ?"
 
 
+def _delete_many_sql(n: int) -> str:
+    """Deletes ``n`` records by key.  Written as ORs of key equalities, which
+    SQLite answers with one primary-key search each; a row-value
+    ``(kind, id) IN (...)`` would scan the whole table."""
+    return "DELETE FROM record WHERE " + " OR ".join(["(kind = ? AND id = ?)"] * n)
+
+
 def _migrate_1(db: sqlite3.Connection) -> None:
     """Schema 1 (a table per kind) to 2, in the caller's transaction."""
     for kind in _KINDS:
@@ -176,10 +183,8 @@ class SQLiteStore:
             self._check(kind)
         if not keys:
             return
-        marks = ", ".join(["(?, ?)"] * len(keys))
         with self._lock:
-            self._db.execute(f"DELETE FROM record WHERE (kind, id) IN (VALUES {marks})",
-                             [x for key in keys for x in key])
+            self._db.execute(_delete_many_sql(len(keys)), [x for key in keys for x in key])
 
     def get(self, kind: str, id: str) -> StoreRecord | None:
         self._check(kind)

@@ -122,8 +122,8 @@ class _FakeNetNS:
 class RecordingHost(HostOps):
     """Namespaces and rtnetlink in memory; ``requests`` records every request.
 
-    ``fail_on`` maps an operation-name prefix ("link_set veth", "batch in
-    sandbox", ...) to an errno: the first request whose operation starts
+    ``fail_on`` maps an operation-name prefix ("link_set veth",
+    "route_replace default", ...) to an errno: the first request whose operation starts
     with it fails with that errno (once, unless ``sticky``).  ``sysctls``
     holds what was written, by (namespace, key).
     """
@@ -176,7 +176,8 @@ class RecordingHost(HostOps):
         return path in self.namespaces
 
     def sysctl_write(self, key: str, value: Any, netns: Any = None) -> None:
-        self.sysctls[(self._key(netns), key.replace(".", "/"))] = str(value)
+        path = key if "/" in key else key.replace(".", "/")     # as libnet.sysctl reads keys
+        self.sysctls[(self._key(netns), path)] = str(value)
 
     # -- for tests
     def links(self, netns: str = HOST) -> dict[str, _Link]:

@@ -31,7 +31,7 @@ import tempfile
 import time
 
 from libnet import _netlink as nl
-from libnet import netns, sysctl
+from libnet import netns
 from libnet.benchmark import baseline as bl
 from libnet.netlink import RouteSocket
 
@@ -67,6 +67,9 @@ def main() -> int:
     ap.add_argument("--ipv6", action="store_true", help="leave IPv6 address generation on")
     ap.add_argument("--proc-sysctl", action="store_true",
                     help="arp_notify as a /proc/sys default instead of by netlink")
+    ap.add_argument("--neigh-suppress", action="store_true",
+                    help="also set neigh_suppress on each bridge port after enslaving it "
+                         "(an experiment for O(1) announcements; libnet does not)")
     args = ap.parse_args()
     require_isolation()
     root = tempfile.mkdtemp(prefix="kernel-steps-")
@@ -102,6 +105,11 @@ def main() -> int:
                 b.send()
                 t3 = time.perf_counter()
                 hs.socket.request(bl.attach_message(host_end, bridges[k]))
+                if args.neigh_suppress:
+                    hs.socket.request(nl.encode_message(
+                        nl.NETLINK_ROUTE, nl.RTM_NEWLINK, 0, {},
+                        {"ifname": host_end, "linkinfo": {
+                            "slave_kind": "bridge", "slave_data": {"neigh_suppress": 1}}}))
                 t4 = time.perf_counter()
                 s.socket.request(bl.announce_message(mac))
                 t5 = time.perf_counter()
@@ -111,7 +119,8 @@ def main() -> int:
         size = max(1, args.containers // args.slices)
         print(f"{args.containers} containers, {PER_BRIDGE} a bridge; ipv6 "
               f"{'on' if args.ipv6 else 'off'} on the veth ends, arp_notify by "
-              f"{'/proc/sys' if args.proc_sysctl else 'netlink'}; p50/p99 ms per slice")
+              f"{'/proc/sys' if args.proc_sysctl else 'netlink'}"
+              f"{'; neigh_suppress on the ports' if args.neigh_suppress else ''}; p50/p99 ms per slice")
         print("containers  " + "  ".join(f"{s:>13}" for s in STEPS))
         for lo in range(0, args.containers, size):
             row = [f"{pct(samples[s][lo:lo + size], .5):6.2f}/{pct(samples[s][lo:lo + size], .99):6.2f}"

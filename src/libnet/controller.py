@@ -575,11 +575,8 @@ class Controller:
             drv = self._driver(net.driver_name)
             sbinfo = SandboxInfo(sb.id, sb.key, is_host=sb.options.use_host_netns)
             drv.leave(net._info(), ep._info(), sbinfo, net.driver_state, sandbox_going=sandbox_going)
-            ep.driver_state = {k: v for k, v in ep.driver_state.items() if k != "port_map"}
             sb._joined.remove(ep.id)
-            ep.sandbox_id = None
-            ep.ifname = None
-            ep.join_gateways = (None, None)
+            ep._clear_join()
             if sb.gateway_endpoint == ep.id:
                 sb.gateway_endpoint = None
                 best = None
@@ -699,10 +696,7 @@ class Controller:
             for sb in list(self._sandboxes.values()):
                 if sb.key is not None and sb.owns_netns and not self.ops.netns_live(sb.key):
                     for ep in sb.endpoints():
-                        ep.sandbox_id = None
-                        ep.ifname = None
-                        ep.join_gateways = (None, None)
-                        ep.driver_state.pop("port_map", None)
+                        ep._clear_join()
                         self.store.put(self._endpoint_record(ep))
                         report["endpoints_unjoined"].append(ep.name)
                     self.store.delete("sandbox", sb.id)
@@ -715,10 +709,7 @@ class Controller:
             for net in self._networks.values():
                 for ep in net._endpoints.values():
                     if ep.sandbox_id and ep.sandbox_id not in self._sandboxes:
-                        ep.sandbox_id = None
-                        ep.ifname = None
-                        ep.join_gateways = (None, None)
-                        ep.driver_state.pop("port_map", None)
+                        ep._clear_join()
                         self.store.put(self._endpoint_record(ep))
                         report["endpoints_unjoined"].append(ep.name)
             # Namespaces under our run directory the store does not know.
@@ -795,10 +786,8 @@ def _gateway_of(endpoints: list[Endpoint]) -> str | None:
 
 
 def _restore_join(ep: Endpoint, sb: Sandbox, prev: tuple[Any, list[str], Any]) -> None:
+    ep._clear_join()
     ep.sandbox_id, sb._joined[:], sb.gateway_endpoint = prev[0], prev[1], prev[2]
-    ep.ifname = None
-    ep.join_gateways = (None, None)
-    ep.driver_state = {k: v for k, v in ep.driver_state.items() if k != "port_map"}
 
 
 def _mapping_record(m: PortMapping) -> dict[str, Any]:

@@ -59,6 +59,13 @@ class Endpoint:
                                                       for m in records))
         return cached[1]
 
+    def _clear_join(self) -> None:
+        """Forget the join: its sandbox, interface, gateways and ports."""
+        self.sandbox_id = None
+        self.ifname = None
+        self.join_gateways = (None, None)
+        self.driver_state = {k: v for k, v in self.driver_state.items() if k != "port_map"}
+
     def _info(self) -> EndpointInfo:
         return EndpointInfo(self.id, self.name, self.network.id, self.options, self.mac,
                             self.ipv4, self.ipv6, self.port_map)

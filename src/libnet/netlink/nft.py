@@ -639,6 +639,13 @@ def _ref(obj) -> str:
     return f"{obj.family} {obj.table}"
 
 
+def _handle_or_name(obj: Any) -> dict[str, Any]:
+    """A chain or set to delete: by its handle when a dump gave one, else by name."""
+    if obj.handle is not None:
+        return {"table": obj.table, "handle": obj.handle}
+    return {"table": obj.table, "name": obj.name}
+
+
 class Transaction:
     """Queued nf_tables changes, sent as one atomic batch by ``commit()``
     (or when the ``with`` block exits without an exception)."""
@@ -695,12 +702,7 @@ class Transaction:
                          f"add chain {_ref(c)} {c.name}")
 
     def delete_chain(self, c: Chain) -> "Transaction":
-        a: dict[str, Any] = {"table": c.table}
-        if c.handle is not None:
-            a["handle"] = c.handle
-        else:
-            a["name"] = c.name
-        return self._add(_msg(nl.NFT_MSG_DELCHAIN, c.family, a),
+        return self._add(_msg(nl.NFT_MSG_DELCHAIN, c.family, _handle_or_name(c)),
                          f"delete chain {_ref(c)} {c.name}")
 
     # -- rules
@@ -745,12 +747,7 @@ class Transaction:
                          f"add {kind} {_ref(s)} {s.name}")
 
     def delete_set(self, s: Set) -> "Transaction":
-        a: dict[str, Any] = {"table": s.table}
-        if s.handle is not None:
-            a["handle"] = s.handle
-        else:
-            a["name"] = s.name
-        return self._add(_msg(nl.NFT_MSG_DELSET, s.family, a),
+        return self._add(_msg(nl.NFT_MSG_DELSET, s.family, _handle_or_name(s)),
                          f"delete {'map' if s.is_map else 'set'} {_ref(s)} {s.name}")
 
     def flush_set(self, s: Set) -> "Transaction":

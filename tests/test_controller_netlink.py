@@ -189,3 +189,16 @@ def test_injected_failures_name_the_request(host):
         with pytest.raises(FileNotFoundError):
             rs.link_get("nope")
         assert [l.name for l in rs.link_dump(kind="bridge")] == ["x0"]
+
+
+def test_a_start_that_fails_releases_the_store(cfg, host):
+    """The store is held exclusively: a controller whose start fails
+    half-way (here: a bad driver option, found after the store is open)
+    lets it go, so the next start in the same process works."""
+    import dataclasses
+    from libnet.errors import InvalidParameterError
+    bad = dataclasses.replace(cfg, driver_options={"bridge": {"no_such_option": 1}})
+    with pytest.raises(InvalidParameterError, match="no_such_option"):
+        Controller(bad, firewall=RecordingFirewall(), host_ops=host)
+    c = Controller(cfg, firewall=RecordingFirewall(), host_ops=host)
+    c.stop()

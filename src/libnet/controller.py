@@ -92,14 +92,22 @@ class Controller:
         os.makedirs(self.config.run_dir, exist_ok=True)
         self._lock = threading.RLock()
         # The store first: it refuses a data dir another controller holds
-        # (StoreInUseError) before anything touches the kernel.
+        # (StoreInUseError) before anything touches the kernel.  It is held
+        # exclusively, so a start that fails half-way releases it (and the
+        # sockets) before the error goes up: a retry in this process works.
         self.ops = host_ops if host_ops is not None else HostOps()
         self.store = SQLiteStore(self.config.data_dir)
+        self.host: Any = None
+        self.firewall: Any = None
         try:
-            self.host = self.ops.route_socket(self.config.netns)
+            self._start(drivers, ipam_drivers, firewall)
         except BaseException:
-            self.store.close()
+            self._release()
             raise
+
+    def _start(self, drivers: Mapping[str, Driver] | None,
+               ipam_drivers: Mapping[str, IPAMDriver] | None, firewall: Firewall | None) -> None:
+        self.host = self.ops.route_socket(self.config.netns)
         ipam_cfg = IPAMConfig(**{k: v for k, v in (
             ("local_pools", self.config.default_address_pools),
             ("global_pools", self.config.global_address_pools)) if v is not None})
@@ -749,11 +757,15 @@ class Controller:
     def stop(self) -> None:
         """Release the controller's sockets and store (state stays)."""
         with self._lock:
-            close = getattr(self.firewall, "close", None)
-            if close is not None:
-                close()
+            self._release()
+
+    def _release(self) -> None:
+        close = getattr(self.firewall, "close", None)
+        if close is not None:
+            close()
+        if self.host is not None:
             self.host.close()
-            self.store.close()
+        self.store.close()
 
     def __enter__(self) -> "Controller":
         return self

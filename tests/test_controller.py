@@ -262,6 +262,7 @@ def test_leave_and_delete_remove_every_kernel_object(ctl, host, cfg):
     for e in eps:
         e.delete()
     net.delete()
+    assert ctl.wait_released(timeout=30)         # the unmounts run in the background
     assert wait_links_gone(host, veths + [net.driver_state["bridge_name"]])
     assert host_links(host) == before
     assert not any(os.path.exists(k) for k in keys)
@@ -436,12 +437,15 @@ CRASH_SCRIPT = textwrap.dedent("""
     sb = c.new_sandbox("victim")
     ep = net.create_endpoint("victim")
     ep.join(sb)
+    if step == "delete":
+        sb.delete()
+        c.wait_released()
     print("survived")
 """)
 
 
 @pytest.mark.parametrize("failpoint", ["join.before_commit", "sandbox.before_commit",
-                                       "network.before_commit"])
+                                       "network.before_commit", "sandbox.before_release"])
 def test_crash_between_kernel_and_store_leaks_nothing(cfg, host, tmp_path, failpoint):
     script = tmp_path / "crash.py"
     script.write_text(CRASH_SCRIPT)
@@ -451,7 +455,8 @@ def test_crash_between_kernel_and_store_leaks_nothing(cfg, host, tmp_path, failp
     c.stop()
     baseline = host_links(host)
     env = dict(os.environ, LIBNET_FAILPOINT=failpoint)
-    step = "network" if failpoint.startswith("network") else "join"
+    step = {"network.before_commit": "network",
+            "sandbox.before_release": "delete"}.get(failpoint, "join")
     r = subprocess.run([sys.executable, str(script), cfg.data_dir, cfg.run_dir, cfg.netns, step],
                        env=env, capture_output=True, text=True)
     assert r.returncode == -9, r.stderr          # SIGKILL at the failpoint
@@ -462,6 +467,10 @@ def test_crash_between_kernel_and_store_leaks_nothing(cfg, host, tmp_path, failp
     # The crash left kernel objects the store does not know about.
     if failpoint == "sandbox.before_commit":
         assert len(leaked_ns) == 1
+    elif failpoint == "sandbox.before_release":
+        # Deleted in the store, still mounted, its folder still there.
+        assert len(leaked_ns) == 1 and leaked_links
+        assert len(os.listdir(os.path.join(cfg.run_dir, "sandboxes"))) == 1
     else:
         assert leaked_links
     c2 = Controller(cfg)                         # the restart reconciles
@@ -482,10 +491,35 @@ def test_crash_between_kernel_and_store_leaks_nothing(cfg, host, tmp_path, failp
         else:
             assert c2.sandboxes() == [] and net.endpoints() == []
             assert netns.list_netns(nsdir) == []
+            sb_root = os.path.join(cfg.run_dir, "sandboxes")
+            assert not os.path.isdir(sb_root) or os.listdir(sb_root) == []
             assert net.create_endpoint("again").ipv4 == "10.67.0.2/24"
         assert wait_links_gone(host, list(leaked_links))
     finally:
         c2.stop()
+
+
+def test_exit_without_stop_still_releases(cfg, host, tmp_path):
+    """A process that deletes a sandbox and exits at once, without stop():
+    the background release finishes before the interpreter goes."""
+    script = tmp_path / "exit.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        from libnet import Config, Controller
+        c = Controller(Config(data_dir=sys.argv[1], run_dir=sys.argv[2], netns=sys.argv[3],
+                              resolv_conf_source="/dev/null"))
+        net = c.new_network("bridge", "exit", ipam={"ipv4": [{"subnet": "10.67.2.0/24"}]})
+        sb, ep = c.new_sandbox("gone"), net.create_endpoint("gone")
+        ep.join(sb)
+        sb.delete()
+        print(sb.key, sb.dir)
+    """))
+    r = subprocess.run([sys.executable, str(script), cfg.data_dir, cfg.run_dir, cfg.netns],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    key, sb_dir = r.stdout.split()
+    assert not os.path.exists(key) and not os.path.exists(sb_dir)
+    assert netns.list_netns(os.path.join(cfg.run_dir, "netns")) == []
 
 
 # ------------------------------------------------------------------ bad input

@@ -6,7 +6,10 @@ these run anywhere, fast; tests/test_controller.py runs the same logic
 against the real kernel."""
 from __future__ import annotations
 
+import dataclasses
 import errno
+import os
+import threading
 
 import pytest
 
@@ -124,11 +127,55 @@ def test_teardown_sends_no_link_request(env):
     before = len(host.requests)
     sb.delete()
     ep.delete()
+    assert c.wait_released(timeout=10)
     # Deleting the namespace takes eth0 and its veth peer: no RTM_DELLINK.
     assert host.requests[before:] == []
     assert sb.key not in host.namespaces and host_ifname(ep.id) not in host.links()
     assert fw.programmed() == ()
     assert c.store.list("endpoint") == c.store.list("sandbox") == []
+
+
+def test_delete_returns_before_the_unmount(env, monkeypatch):
+    """sandbox.delete() commits, unpublishes and frees the address; the
+    namespace's unmount (an RCU grace period) and the files follow in the
+    background, and wait_released() waits for them."""
+    c, host, fw = env
+    net = new_net(c)
+    ep, sb = net.create_endpoint("web", port_bindings=PORTS), c.new_sandbox("ctr")
+    ep.join(sb)
+    gate = threading.Event()
+    unmount = host.netns_delete
+    monkeypatch.setattr(host, "netns_delete", lambda *a: (gate.wait(10), unmount(*a)))
+    sb.delete()
+    assert c.store.list("endpoint") == c.store.list("sandbox") == [] and fw.programmed() == ()
+    assert c.sandboxes() == [] and net.create_endpoint("next").ipv4 == ep.ipv4
+    assert c.new_sandbox("ctr").key != sb.key      # the same container, a new namespace
+    assert sb.key in host.namespaces and os.path.isdir(sb.dir)
+    assert not c.wait_released(timeout=0.05)
+    gate.set()
+    assert c.wait_released(timeout=10)
+    assert sb.key not in host.namespaces and not os.path.exists(sb.dir)
+
+
+def test_release_inline_when_configured(cfg, host):
+    c = Controller(dataclasses.replace(cfg, release_in_background=False),
+                   firewall=RecordingFirewall(), host_ops=host)
+    try:
+        sb = c.new_sandbox("ctr")
+        sb.delete()
+        assert sb.key not in host.namespaces and not os.path.exists(sb.dir)
+        assert not any(t.name == "libnet-reaper" for t in threading.enumerate())
+    finally:
+        c.stop()
+
+
+def test_stop_finishes_the_release(cfg, host):
+    c = Controller(cfg, firewall=RecordingFirewall(), host_ops=host)
+    sbs = [c.new_sandbox(f"c{i}") for i in range(20)]
+    for sb in sbs:
+        sb.delete()
+    c.stop()
+    assert not any(sb.key in host.namespaces or os.path.exists(sb.dir) for sb in sbs)
 
 
 def test_leave_deletes_the_veth_and_keeps_the_endpoint(env):

@@ -42,6 +42,7 @@ from .netlink import NetlinkError
 from .network import Network
 from .options import (EndpointOptions, NetworkOptions, SandboxOptions, build,
                       from_jsonable, to_jsonable)
+from .reaper import Reaper
 from .sandbox import Sandbox
 from .store import SQLiteStore, StoreRecord
 
@@ -57,6 +58,12 @@ class Config:
     ``netns``: the namespace libnet treats as the host (bridges, host ends
     of veths, the firewall); None for the process's own.  Tests and the
     benchmark give a namespace they created.
+
+    ``release_in_background``: a deleted sandbox's namespace is unmounted,
+    and its files removed, by a background thread (``libnet.reaper``: an
+    unmount waits for an RCU grace period, up to 200 ms while the kernel
+    destroys other namespaces); ``Controller.wait_released()`` waits for
+    it.  False does both before ``delete()`` returns.
     """
 
     data_dir: str = "/var/lib/libnet"
@@ -68,6 +75,7 @@ class Config:
     resolv_conf_source: str = "/etc/resolv.conf"
     reconcile: bool = True
     firewall: str = "nftables"          # or "none"
+    release_in_background: bool = True
 
 
 def _new_id() -> str:
@@ -99,6 +107,7 @@ class Controller:
         self.store = SQLiteStore(self.config.data_dir)
         self.host: Any = None
         self.firewall: Any = None
+        self._reaper = Reaper() if self.config.release_in_background else None
         try:
             self._start(drivers, ipam_drivers, firewall)
         except BaseException:
@@ -492,14 +501,29 @@ class Controller:
             self.store.delete_many([("endpoint", ep.id) for ep in gone] + [("sandbox", sb.id)])
             for ep in gone:
                 self._forget_endpoint(ep)
-            if sb.owns_netns and sb.key:
-                self.ops.netns_delete(sb.key)
-            sb._remove_files()
             del self._sandboxes[sb.id]
             self._by_container.pop(sb.container_id, None)
             sb.deleted = True
+            if self._reaper is not None:
+                self._reaper.submit(self._release_sandbox, sb)
+            else:
+                self._release_sandbox(sb)
             if errors:
                 raise errors[0]
+
+    def _release_sandbox(self, sb: Sandbox) -> None:
+        """What is left of a deleted sandbox: its namespace (unmounted: the
+        kernel then destroys it, and the interfaces in it) and its files."""
+        _failpoint.hit("sandbox.before_release")
+        if sb.owns_netns and sb.key:
+            self.ops.netns_delete(sb.key)
+        sb._remove_files()
+
+    def wait_released(self, timeout: float | None = None) -> bool:
+        """Wait until the namespaces and files of the sandboxes deleted so
+        far are gone (see ``Config.release_in_background``); False if
+        ``timeout`` seconds passed first."""
+        return self._reaper.wait(timeout) if self._reaper is not None else True
 
     # ------------------------------------------------------------ join / leave
 
@@ -671,6 +695,7 @@ class Controller:
 
     def reconcile(self, leftovers: list[StoreRecord] | None = None) -> dict[str, list[str]]:
         """Make the kernel and the store agree; returns what was done."""
+        self.wait_released()
         with self._lock:
             report: dict[str, list[str]] = {"networks_dropped": [], "bridges_restored": [],
                                             "sandboxes_dropped": [], "netns_removed": [],
@@ -755,11 +780,14 @@ class Controller:
             return report
 
     def stop(self) -> None:
-        """Release the controller's sockets and store (state stays)."""
+        """Finish releasing deleted sandboxes, then release the controller's
+        sockets and store (state stays)."""
         with self._lock:
             self._release()
 
     def _release(self) -> None:
+        if self._reaper is not None:
+            self._reaper.close()
         close = getattr(self.firewall, "close", None)
         if close is not None:
             close()

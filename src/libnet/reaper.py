@@ -1,0 +1,108 @@
+"""Work a delete leaves behind, done by a background thread.
+
+Unmounting a deleted sandbox's namespace waits for an RCU grace period
+(``namespace_unlock`` calls ``synchronize_rcu_expedited``): about 0.1 ms on
+an idle host, and 10-200 ms while the kernel is destroying other
+namespaces, because the grace period then queues behind the expedited
+ones ``cleanup_net`` asks for (``perf record -e sched:sched_switch -g`` of a
+teardown run: every blocked unmount is in ``synchronize_rcu_expedited``).
+The waiting is not work, so it need not hold up the caller: once the
+sandbox's records are deleted and its ports unpublished, nothing can reach
+the namespace through libnet, and its unmount and the removal of its files
+run here, in order.
+
+A crash before they run leaves an unknown namespace and folder under the
+run directory, which the controller's reconcile pass removes at the next
+start.  ``wait`` blocks until everything submitted so far is done (the
+controller's ``wait_released``, ``reconcile`` and ``stop`` call it); a
+process that exits without stopping its controller finishes the queue at
+exit (an ``atexit`` hook).
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import logging
+import threading
+import weakref
+from typing import Any, Callable
+
+__all__ = ["Reaper"]
+
+log = logging.getLogger("libnet")
+
+_running: "weakref.WeakSet[Reaper]" = weakref.WeakSet()
+
+
+@atexit.register
+def _finish_all() -> None:
+    for reaper in list(_running):
+        reaper.close()
+
+
+class Reaper:
+    """One daemon thread running submitted calls in submission order.
+
+    The thread starts with the first submission.  A call that raises is
+    logged and counted (``failures``); the ones after it still run.
+    """
+
+    def __init__(self, name: str = "libnet-reaper") -> None:
+        self._name = name
+        self._queue: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = collections.deque()
+        self._cond = threading.Condition()
+        self._pending = 0          # submitted, not finished
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.failures = 0
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the reaper is closed")
+            self._queue.append((fn, args))
+            self._pending += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+                _running.add(self)
+            self._cond.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every call submitted so far has run; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self) -> None:
+        """Run what is queued, then stop the thread.  Idempotent."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._closed)
+                if not self._queue:
+                    return                    # closed and drained
+                fn, args = self._queue.popleft()
+            failed = False
+            try:
+                fn(*args)
+            except Exception:
+                failed = True
+                log.exception("libnet: background release failed: %s%r",
+                              getattr(fn, "__qualname__", fn), args)
+            finally:
+                with self._cond:
+                    self._pending -= 1
+                    self.failures += failed
+                    self._cond.notify_all()

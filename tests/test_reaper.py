@@ -1,0 +1,56 @@
+"""libnet.reaper: the thread that finishes deletes in the background."""
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from libnet.reaper import Reaper
+
+
+def test_runs_in_order_and_wait_sees_it_done():
+    r = Reaper()
+    done: list[int] = []
+    gate = threading.Event()
+    r.submit(gate.wait, 10)
+    for i in range(100):
+        r.submit(done.append, i)
+    assert r.pending == 101 and not r.wait(timeout=0.05)
+    gate.set()
+    assert r.wait(timeout=10)
+    assert done == list(range(100)) and r.pending == 0
+    r.close()
+
+
+def test_a_failure_is_logged_and_the_rest_still_runs(caplog):
+    r = Reaper()
+    done: list[str] = []
+
+    def boom(path):
+        raise OSError(16, "busy", path)
+    with caplog.at_level(logging.ERROR, logger="libnet"):
+        r.submit(boom, "/run/libnet/netns/x")
+        r.submit(done.append, "after")
+        assert r.wait(timeout=10)
+    assert done == ["after"] and r.failures == 1
+    assert "background release failed" in caplog.text and "/run/libnet/netns/x" in caplog.text
+    r.close()
+
+
+def test_close_drains_then_refuses():
+    r = Reaper()
+    done: list[int] = []
+    for i in range(50):
+        r.submit(done.append, i)
+    r.close()
+    r.close()                                     # idempotent
+    assert done == list(range(50))
+    with pytest.raises(RuntimeError):
+        r.submit(done.append, 0)
+
+
+def test_no_thread_until_the_first_submission():
+    r = Reaper(name="libnet-reaper-idle")
+    assert not any(t.name == "libnet-reaper-idle" for t in threading.enumerate())
+    r.close()

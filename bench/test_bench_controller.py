@@ -62,20 +62,28 @@ class Report:
                          cc.fmt_ms(d["p50_first_tenth"]), cc.fmt_ms(d["p50_last_tenth"]),
                          f"{d['p50'] / ker['p50']:.2f}" if ker else ""))
         out += _table(rows)
-        clean = {who: d["until_clean"] for (op, who), d in self.dists.items() if "until_clean" in d}
-        if clean:
-            out.append("teardown until the kernel has destroyed the namespaces and veths "
-                       "(wall time / containers, ms): " + ", ".join(
-                           f"{who} {cc.fmt_ms(v)}" for who, v in clean.items())
-                       + (f" ({clean['libnet'] / clean['kernel']:.2f}x)"
-                          if {"libnet", "kernel"} <= clean.keys() else ""))
-        for op in ("setup", "teardown"):
-            lib, ker = self.dists.get((op, "libnet")), self.dists.get((op, "kernel"))
-            if lib and ker:
-                ratio = lib["p50"] / ker["p50"]
-                out.append(f"target (issue 4): libnet {op} p50 <= 1.5x kernel: "
-                           f"{'PASS' if ratio <= 1.5 else 'FAIL'} {ratio:.2f}x "
-                           f"(mean {lib['mean'] / ker['mean']:.2f}x)")
+        for key, what in (("until_released", "until every namespace is unmounted"),
+                          ("until_clean", "until the kernel has destroyed the namespaces and veths")):
+            t = {who: d[key] for (op, who), d in self.dists.items() if key in d}
+            if t:
+                out.append(f"teardown {what} (wall time / containers): " + ", ".join(
+                    f"{who} {cc.fmt_ms(v)}" for who, v in t.items())
+                    + (f" ({t['libnet'] / t['kernel']:.2f}x)"
+                       if {"libnet", "kernel"} <= t.keys() else ""))
+        lib, ker = self.dists.get(("setup", "libnet")), self.dists.get(("setup", "kernel"))
+        if lib and ker:
+            ratio = lib["p50"] / ker["p50"]
+            out.append(f"target (issue 4): libnet setup p50 <= 1.5x kernel: "
+                       f"{'PASS' if ratio <= 1.5 else 'FAIL'} {ratio:.2f}x "
+                       f"(mean {lib['mean'] / ker['mean']:.2f}x)")
+        lib, ker = self.dists.get(("teardown", "libnet")), self.dists.get(("teardown", "kernel"))
+        if lib and ker:
+            # libnet's calls leave the unmount to a background thread: judged
+            # on the time until the last namespace is unmounted.
+            ratio = lib["until_released"] / ker["until_released"]
+            out.append(f"target (issue 4): libnet teardown <= 1.5x kernel, until unmounted: "
+                       f"{'PASS' if ratio <= 1.5 else 'FAIL'} {ratio:.2f}x "
+                       f"(per call, the unmount not included: p50 {lib['p50'] / ker['p50']:.2f}x)")
         if self.kernel_phases:
             out.append("")
             out.append("kernel, setup steps (median per container, ms): " + ", ".join(
@@ -201,13 +209,18 @@ def _bench_teardown(benchmark, report, rig) -> None:
     for c in rig.live:
         rig.teardown_one(c)
     rig.live.clear()
-    # The kernel destroys the namespaces and veths asynchronously, after the
-    # timed calls return; how long until it is done is reported apart
-    # (per container, from the first delete until the veths are gone).
+    # libnet's unmounts run in the background (libnet.reaper), the kernel
+    # rig's inline: from the first delete until the last namespace is
+    # unmounted is the like-for-like teardown figure.  The kernel then
+    # destroys the namespaces and veths asynchronously; how long until that
+    # is done is reported too (per container, until the veths are gone).
+    released = rig.wait_released() - start
     clean = rig.wait_clean() - start
     d = _record(benchmark, report, "teardown", rig.contender)
     if d is not None:
+        d["until_released"] = released / len(doomed)
         d["until_clean"] = clean / len(doomed)
+        benchmark.extra_info["until_released_ms_per_container"] = d["until_released"] * 1e3
         benchmark.extra_info["until_clean_ms_per_container"] = d["until_clean"] * 1e3
 
 
@@ -304,9 +317,11 @@ def test_libnet_breakdown(benchmark, report, env, run_root, monkeypatch):
     """One round: N containers set up, then torn down, by a controller whose
     every phase (namespace, veth, in-sandbox work, IPAM, store, files, option
     checks) is wrapped in a timer; each phase's self time is reported, and
-    what no wrapper covers is the controller's own Python."""
+    what no wrapper covers is the controller's own Python.  It releases
+    deleted sandboxes inline (Config.release_in_background=False), so that
+    the unmount is timed as a phase of the teardown, on this thread."""
     benchmark.group = "containers-breakdown"
-    rig = cc.LibnetRig(env, N, tag="breakdown", run_root=run_root)
+    rig = cc.LibnetRig(env, N, tag="breakdown", run_root=run_root, release_in_background=False)
     timer = cc.PhaseTimer()
     result: dict[str, dict] = {}
 

@@ -358,10 +358,13 @@ class Controller:
             ipam = self._ipam(net.ipam_driver)
             eid = _new_id()
             with Undo() as undo:
-                ipv4 = self._allocate(ipam, net.pools4, opts.ipv4_address, undo)
-                ipv6 = self._allocate(ipam, net.pools6, opts.ipv6_address, undo)
+                got4 = self._allocate(ipam, net.pools4, opts.ipv4_address, undo)
+                got6 = self._allocate(ipam, net.pools6, opts.ipv6_address, undo)
+                ipv4 = str(got4) if got4 is not None else None
+                ipv6 = str(got6) if got6 is not None else None
                 mac = opts.mac_address or mac_from_ipv4(ipv4) or _random_mac()
                 ep = Endpoint(self, net, eid, name, opts, mac, ipv4, ipv6, {})
+                ep._leases = [(g.pool_id, g.address) for g in (got4, got6) if g is not None]
                 drv = self._driver(net.driver_name)
                 ep.driver_state = drv.create_endpoint(net._info(), ep._info(), net.driver_state)
                 undo.push(lambda: drv.delete_endpoint(net._info(), ep._info(), net.driver_state))
@@ -372,7 +375,7 @@ class Controller:
 
     @staticmethod
     def _allocate(ipam: IPAMDriver, pools: tuple[Any, ...], static: str | None,
-                  undo: Undo) -> str | None:
+                  undo: Undo) -> Any:
         if not pools:
             if static:
                 raise InvalidParameterError(f"address {static} given but the network has no such subnet")
@@ -397,7 +400,7 @@ class Controller:
         if got is None:
             return None
         undo.push(lambda: ipam.release_address(got.pool_id, got.address))
-        return str(got)
+        return got
 
     def _endpoint_record(self, ep: Endpoint) -> StoreRecord:
         return StoreRecord("endpoint", ep.id, ep.name, {
@@ -432,6 +435,10 @@ class Controller:
     def _release_addresses(self, ep: Endpoint) -> None:
         ipam = self._ipams.get(ep.network.ipam_driver)
         if ipam is None:
+            return
+        if ep._leases is not None:        # what the allocation (or restore) gave
+            for pool_id, ip in ep._leases:
+                ipam.release_address(pool_id, ip)
             return
         for addr, pools in ((ep.ipv4, ep.network.pools4), (ep.ipv6, ep.network.pools6)):
             if addr is None:
@@ -574,8 +581,11 @@ class Controller:
                     prev = (ep.sandbox_id, list(sb._joined), sb.gateway_endpoint)
                     ep.join_gateways = (jinfo.gateway4, jinfo.gateway6)
                     if jinfo.port_map:
-                        ep.driver_state = {**ep.driver_state,
-                                           "port_map": [_mapping_record(m) for m in jinfo.port_map]}
+                        records = [_mapping_record(m) for m in jinfo.port_map]
+                        ep.driver_state = {**ep.driver_state, "port_map": records}
+                        if all(m.endpoint_id == ep.id and m.network_id == net.id
+                               for m in jinfo.port_map):
+                            ep._port_map = (records, tuple(jinfo.port_map))  # as port_map builds it
                     ep.sandbox_id = sb.id
                     self._join_seq += 1
                     ep.join_seq = self._join_seq
@@ -665,12 +675,14 @@ class Controller:
             self._join_seq = max(self._join_seq, ep.join_seq)
             ipam = self._ipams.get(net.ipam_driver)
             if isinstance(ipam, DefaultIPAM):
+                ep._leases = []
                 for addr, pools_ in ((ep.ipv4, net.pools4), (ep.ipv6, net.pools6)):
                     if addr:
                         ip = ipaddress.ip_interface(addr).ip
                         pool = next((p for p in pools_ if ip in p.subnet), None)
                         if pool is not None:
                             ipam.request_address(AddressRequest(pool.id, ip))
+                            ep._leases.append((pool.id, ip))
             net._endpoints[ep.id] = ep
             net._by_name[ep.name] = ep
         joined: dict[str, list[Endpoint]] = {}

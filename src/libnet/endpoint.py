@@ -37,6 +37,10 @@ class Endpoint:
         self.join_gateways = join_gateways   # what the driver gave at join
         self._options_json: dict[str, Any] | None = None
         self._port_map: tuple[Any, tuple[Any, ...]] | None = None   # (records, mappings)
+        # (IPAM pool id, address) of each address it holds, to give back on
+        # delete; None: not known (restored with another IPAM driver), found
+        # from the network's pools then.
+        self._leases: list[tuple[str, Any]] | None = None
         self.join_seq = 0                # when it joined: orders a sandbox's endpoints
         self.deleted = False
 

@@ -9,8 +9,8 @@ import pytest
 from libnet.reaper import Reaper
 
 
-def test_runs_in_order_and_wait_sees_it_done():
-    r = Reaper()
+def test_one_worker_runs_in_order_and_wait_sees_it_done():
+    r = Reaper(workers=1)
     done: list[int] = []
     gate = threading.Event()
     r.submit(gate.wait, 10)
@@ -38,16 +38,30 @@ def test_a_failure_is_logged_and_the_rest_still_runs(caplog):
     r.close()
 
 
-def test_close_drains_then_refuses():
-    r = Reaper()
+def test_workers_share_the_queue_and_close_drains_then_refuses():
+    r = Reaper(workers=3)
     done: list[int] = []
+    running: set[str] = set()
+    both = threading.Barrier(2, timeout=10)
+
+    def meet(i):                                  # two calls at once: two threads
+        running.add(threading.current_thread().name + str(id(threading.current_thread())))
+        both.wait()
+        done.append(i)
+    r.submit(meet, -1)
+    r.submit(meet, -2)
     for i in range(50):
         r.submit(done.append, i)
     r.close()
     r.close()                                     # idempotent
-    assert done == list(range(50))
+    assert sorted(done) == [-2, -1, *range(50)] and len(running) == 2
     with pytest.raises(RuntimeError):
         r.submit(done.append, 0)
+
+
+def test_needs_a_worker():
+    with pytest.raises(ValueError):
+        Reaper(workers=0)
 
 
 def test_no_thread_until_the_first_submission():

@@ -9,7 +9,10 @@ teardown run: every blocked unmount is in ``synchronize_rcu_expedited``).
 The waiting is not work, so it need not hold up the caller: once the
 sandbox's records are deleted and its ports unpublished, nothing can reach
 the namespace through libnet, and its unmount and the removal of its files
-run here, in order.
+run here.  Two threads by default: concurrent unmounts share grace periods
+(2,000 sandboxes with 4 published ports, deleted back to back: 1.1-1.4 s
+from the first delete to the last unmount with two, 1.4-1.9 s with one,
+2.2-2.3 s inline).
 
 A crash before they run leaves an unknown namespace and folder under the
 run directory, which the controller's reconcile pass removes at the next
@@ -42,18 +45,22 @@ def _finish_all() -> None:
 
 
 class Reaper:
-    """One daemon thread running submitted calls in submission order.
+    """``workers`` daemon threads running submitted calls, taken in
+    submission order (with one worker, run in that order too).
 
-    The thread starts with the first submission.  A call that raises is
-    logged and counted (``failures``); the ones after it still run.
+    The threads start with the first submission.  A call that raises is
+    logged and counted (``failures``); the others still run.
     """
 
-    def __init__(self, name: str = "libnet-reaper") -> None:
+    def __init__(self, name: str = "libnet-reaper", workers: int = 2) -> None:
+        if workers < 1:
+            raise ValueError("a reaper needs at least one worker")
         self._name = name
+        self._workers = workers
         self._queue: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = collections.deque()
         self._cond = threading.Condition()
         self._pending = 0          # submitted, not finished
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._closed = False
         self.failures = 0
 
@@ -67,9 +74,11 @@ class Reaper:
                 raise RuntimeError("the reaper is closed")
             self._queue.append((fn, args))
             self._pending += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
+            if not self._threads:
+                for _ in range(self._workers):
+                    t = threading.Thread(target=self._run, name=self._name, daemon=True)
+                    t.start()
+                    self._threads.append(t)
                 _running.add(self)
             self._cond.notify_all()
 
@@ -83,9 +92,10 @@ class Reaper:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
+            threads = list(self._threads)
+        for t in threads:
+            if t is not threading.current_thread():
+                t.join()
 
     def _run(self) -> None:
         while True:

@@ -10,9 +10,9 @@ The waiting is not work, so it need not hold up the caller: once the
 sandbox's records are deleted and its ports unpublished, nothing can reach
 the namespace through libnet, and its unmount and the removal of its files
 run here.  Two threads by default: concurrent unmounts share grace periods
-(2,000 sandboxes with 4 published ports, deleted back to back: 1.1-1.4 s
-from the first delete to the last unmount with two, 1.4-1.9 s with one,
-2.2-2.3 s inline).
+(2,000 sandboxes with 4 published ports, deleted back to back: 1.0-1.1 s
+from the first delete to the last unmount with two, 1.6 s with one, 1.4-1.9
+s inline; bench/release.py).
 
 A crash before they run leaves an unknown namespace and folder under the
 run directory, which the controller's reconcile pass removes at the next

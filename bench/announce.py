@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""What announcing one container costs with N ports on its bridge, three
+ways: an experiment for a cheaper announcement (bench/README.md, "What still
+grows").
+
+- ``arp_notify``: what libnet's join does.  eth0's MAC is set to itself, and
+  the kernel sends a gratuitous ARP request.  Every port receives it, and
+  each receiving namespace runs a route lookup of the target (``arp_process``
+  -> ``ip_route_input_noref``, a dst allocated and freed).
+- ``reply from the bridge``: the same announcement as a gratuitous ARP
+  *reply*, sent on the bridge device from one long-lived AF_PACKET socket in
+  the host namespace.  A receiver only looks the sender up in its neighbour
+  table: no route lookup for a reply.
+- ``request from the bridge``: the request, sent the same way (this
+  separates the sender from the receivers' work).
+
+N namespaces, each with a veth on one bridge and an address; each way timed
+200 times (the send, which runs the bridge's flood and the receivers' softirq
+work on the sending CPU).
+
+    unshare --net --mount python3 bench/announce.py -n 800
+
+Everything happens in namespaces it creates, under a tmpfs it mounts on a
+temporary directory (run it in a private mount namespace: unshare --mount).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import struct
+import tempfile
+import time
+
+from libnet import _netlink as nl
+from libnet import netns
+from libnet.benchmark import baseline as bl
+from libnet.netlink import RouteSocket
+
+from benchenv import require_isolation
+
+ROUNDS = 200
+
+
+def garp(op: int, mac: str, ip: str) -> bytes:
+    """A broadcast gratuitous ARP frame (sender and target: ``ip``)."""
+    m = bytes.fromhex(mac.replace(":", ""))
+    a = socket.inet_aton(ip)
+    return (b"\xff" * 6 + m + struct.pack("!H", 0x0806)
+            + struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + m + a + b"\xff" * 6 + a)
+
+
+def timed(fn) -> float:
+    t = []
+    for _ in range(ROUNDS):
+        a = time.perf_counter()
+        fn()
+        t.append(time.perf_counter() - a)
+    return statistics.median(t) * 1e3
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("-n", "--ports", type=int, default=800)
+    args = ap.parse_args()
+    require_isolation()
+    root = tempfile.mkdtemp(prefix="announce-")
+    nl.mount("tmpfs", root, "tmpfs", 0, "mode=0755")
+    try:
+        host = netns.create("host", root)
+        hs = RouteSocket(host)
+        br = bl.make_bridge(hs, "br0", "10.9.0.1/16")
+        last = None
+        for i in range(args.ports):
+            ns = netns.create(f"c{i}", root)
+            ip = f"10.9.{(i + 2) // 256}.{(i + 2) % 256}"
+            mac = bl.mac_of(ip)
+            hs.link_add_veth(f"v{i}", "eth0", peer_netns=ns)
+            hs.link_set(f"v{i}", master=br, up=True)
+            with RouteSocket(ns) as r:
+                r.link_set("eth0", mac=mac, up=True, ipv4_conf={"arp_notify": 1})
+                r.addr_add("eth0", ip + "/16")
+                r.link_set("lo", up=True)
+            last = (ns, ip, mac)
+        time.sleep(3)
+        ns, ip, mac = last
+        with RouteSocket(ns) as r:
+            kernel = timed(lambda: r.link_set("eth0", mac=mac))
+        with netns.enter(host):
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+        s.bind(("br0", 0x0806))
+        reply, request = garp(2, mac, ip), garp(1, mac, ip)
+        from_bridge_reply = timed(lambda: s.send(reply))
+        from_bridge_request = timed(lambda: s.send(request))
+        s.close()
+        print(f"{args.ports} ports, median of {ROUNDS}, ms: arp_notify {kernel:.3f}, "
+              f"reply from the bridge {from_bridge_reply:.3f}, "
+              f"request from the bridge {from_bridge_request:.3f}")
+        hs.close()
+    finally:
+        nl.umount(root, nl.MNT_DETACH_FLAG)
+        os.rmdir(root)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,7 +8,6 @@ Baselines are measured in the same run: the real `nft -f` loading the same
 elements as text (run through nsenter into the benchmark's namespace).
 """
 
-import os
 import shutil
 import statistics
 import subprocess

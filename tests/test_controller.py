@@ -5,8 +5,6 @@ The "host" of every controller here is a namespace made by the test
 """
 from __future__ import annotations
 
-import ipaddress
-import json
 import os
 import socket
 import subprocess

@@ -15,7 +15,7 @@ from libnet.netlink import Element, NftSocket, Set, Table, Verdict
 from libnet.netlink.nft import set_userdata
 
 from nft_support import (build_reference, golden, list_ruleset, list_ruleset_json,
-                         namespace, need_nft, nft, reference_objects, strip_expires)
+                         namespace, need_nft, nft, strip_expires)
 
 pytestmark = need_nft
 

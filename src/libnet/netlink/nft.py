@@ -32,7 +32,7 @@ from typing import Any, Iterable
 from .. import _netlink as nl
 from .. import netns as _netns
 from .._netlink import GenerationChanged, nft_commit, nft_setelem_messages, nft_values_encode
-from .nft_expr import Expr, Verdict, VERDICTS, _signed32, expr_decode, expr_encode
+from .nft_expr import Verdict, VERDICTS, _signed32, expr_decode, expr_encode
 
 __all__ = ["NftSocket", "Transaction", "Table", "Chain", "Rule", "Set", "Element",
            "GenerationChanged", "FAMILIES", "DATATYPES"]

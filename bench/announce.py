@@ -27,19 +27,16 @@ temporary directory (run it in a private mount namespace: unshare --mount).
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
 import struct
-import tempfile
 import time
 
-from libnet import _netlink as nl
 from libnet import netns
 from libnet.benchmark import baseline as bl
 from libnet.netlink import RouteSocket
 
-from benchenv import require_isolation
+from benchenv import private_tmpfs, require_isolation
 
 ROUNDS = 200
 
@@ -66,9 +63,7 @@ def main() -> int:
     ap.add_argument("-n", "--ports", type=int, default=800)
     args = ap.parse_args()
     require_isolation()
-    root = tempfile.mkdtemp(prefix="announce-")
-    nl.mount("tmpfs", root, "tmpfs", 0, "mode=0755")
-    try:
+    with private_tmpfs("announce-") as root:
         host = netns.create("host", root)
         hs = RouteSocket(host)
         br = bl.make_bridge(hs, "br0", "10.9.0.1/16")
@@ -89,8 +84,8 @@ def main() -> int:
         with RouteSocket(ns) as r:
             kernel = timed(lambda: r.link_set("eth0", mac=mac))
         with netns.enter(host):
-            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
-        s.bind(("br0", 0x0806))
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)   # protocol 0: receives nothing
+        s.bind(("br0", 0))
         reply, request = garp(2, mac, ip), garp(1, mac, ip)
         from_bridge_reply = timed(lambda: s.send(reply))
         from_bridge_request = timed(lambda: s.send(request))
@@ -99,9 +94,6 @@ def main() -> int:
               f"reply from the bridge {from_bridge_reply:.3f}, "
               f"request from the bridge {from_bridge_request:.3f}")
         hs.close()
-    finally:
-        nl.umount(root, nl.MNT_DETACH_FLAG)
-        os.rmdir(root)
     return 0
 
 

@@ -16,6 +16,7 @@ briefly.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import itertools
@@ -25,7 +26,7 @@ import socket
 import struct
 import tempfile
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from libnet import _netlink as nl
 from libnet import netns
@@ -167,3 +168,17 @@ def send_and_ack(sock: socket.socket, data: bytes | bytearray, count: int,
                     raise OSError(-err, f"request failed: {os.strerror(-err)}")
                 acked += 1
             off += (length + 3) & ~3
+
+
+@contextlib.contextmanager
+def private_tmpfs(prefix: str) -> Iterator[str]:
+    """A temporary directory with a tmpfs mounted on it, in this process's
+    (private) mount namespace; unmounted and removed afterwards, which takes
+    along every namespace mounted under it."""
+    root = tempfile.mkdtemp(prefix=prefix)
+    nl.mount("tmpfs", root, "tmpfs", 0, "mode=0755")
+    try:
+        yield root
+    finally:
+        nl.umount(root, nl.MNT_DETACH_FLAG)
+        os.rmdir(root)

@@ -23,12 +23,11 @@ import shutil
 import tempfile
 import time
 
-from libnet import _netlink as nl
 from libnet import netns
 from libnet.controller import Config, Controller
 from libnet.reaper import Reaper
 
-from benchenv import require_isolation
+from benchenv import private_tmpfs, require_isolation
 
 PER_BRIDGE = 1000
 SETTLE_S = 5.0
@@ -85,9 +84,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
     require_isolation()
-    root = tempfile.mkdtemp(prefix="release-")
-    nl.mount("tmpfs", root, "tmpfs", 0, "mode=0755")
-    try:
+    with private_tmpfs("release-") as root:
         print(f"{args.containers} containers, 4 published ports each; seconds, calls in ms")
         for r in range(args.rounds):
             for mode, workers in MODES.items():
@@ -96,9 +93,6 @@ def main() -> int:
                       f"p99 {x['p99'] * 1e3:.3f}  loop {x['loop']:.3f}  "
                       f"then unmounts {x['drain']:.3f}  total {x['total']:.3f}", flush=True)
                 time.sleep(SETTLE_S)
-    finally:
-        nl.umount(root, nl.MNT_DETACH_FLAG)
-        os.rmdir(root)
     return 0
 
 

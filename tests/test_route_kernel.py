@@ -281,6 +281,13 @@ def test_neighbours_and_fdb(route, ns):
     for dst in ("10.20.0.5", "fd00:20::5"):
         assert mine[dst].lladdr == theirs[dst]["lladdr"]
         assert "PERMANENT" in theirs[dst]["state"] and mine[dst].state == nl.NUD_PERMANENT
+    # change: an existing entry only (ip neigh change); a missing one is ENOENT
+    route.neigh_change("10.20.0.5", "02:00:00:00:20:55", "n0", state="stale")
+    (entry,) = [x for x in ip_json(ns, "neigh", "show", "dev", "n0") if x["dst"] == "10.20.0.5"]
+    assert entry["lladdr"] == "02:00:00:00:20:55" and "STALE" in entry["state"]
+    with pytest.raises(NetlinkNotFoundError):
+        route.neigh_change("10.20.0.9", "02:00:00:00:20:09", "n0", state="stale")
+    assert "10.20.0.9" not in {n.dst for n in route.neigh_dump(4, dev="n0")}
     route.neigh_del("10.20.0.5", "n0")
     assert "10.20.0.5" not in {n.dst for n in route.neigh_dump(4, dev="n0")}
     add_or_skip(route, "vx1", "vxlan", id=7, port=4789, learning=0)

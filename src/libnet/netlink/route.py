@@ -467,6 +467,12 @@ class _Verbs:
                                     dst, lladdr, dev, **opts)
         return self._submit(msg, f"neigh_replace {text} dev {dev}")
 
+    def neigh_change(self, dst, lladdr, dev, **opts):
+        """Change an existing neighbour (``ip neigh change``); ENOENT
+        (FileNotFoundError) if there is none: nothing is created."""
+        msg, text = self._neigh_msg(nl.RTM_NEWNEIGH, nl.NLM_F_REPLACE, dst, lladdr, dev, **opts)
+        return self._submit(msg, f"neigh_change {text} dev {dev}")
+
     def neigh_del(self, dst, dev, lladdr=None, **opts):
         msg, text = self._neigh_msg(nl.RTM_DELNEIGH, 0, dst, lladdr, dev, **opts)
         return self._submit(msg, f"neigh_del {text} dev {dev}")

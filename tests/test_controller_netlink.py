@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import struct
 import threading
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from libnet import Config, Controller
 from libnet import _netlink as nl
 from libnet.drivers.bridge.driver import host_ifname
+from libnet.drivers.bridge import kernel
 from libnet.drivers.bridge.kernel import OWN_GROUP
 from libnet.firewall import RecordingFirewall
 from libnet.hostops import RecordingHost
@@ -74,17 +76,22 @@ def test_join_sends_each_side_its_requests_in_order(env):
     expected = [("host", f"link_add_veth {veth} peer eth0")]
     if HAS_IPV6:
         expected.append(("host", f"link_set {veth}"))            # the host end's setting
-    expected += [(sb.key, "link_set lo"), (sb.key, "link_set #2"),  # eth0's settings
-                 (sb.key, f"addr_add {ep.ipv4} dev 2"), (sb.key, "link_set #2"),  # eth0 up
+    expected += [(sb.key, "link_set lo")]
+    if HAS_IPV6:
+        expected.append((sb.key, "link_set #2"))                 # eth0's setting: no IPv6
+    ip = ep.ipv4.split("/")[0]
+    expected += [(sb.key, f"addr_add {ep.ipv4} dev 2"), (sb.key, "link_set #2"),  # eth0 up
                  (sb.key, "route_replace default"),
                  ("host", f"link_set {veth}"),                       # enslaved
-                 (sb.key, "link_set #2")]                            # the announcement
+                 ("host", f"neigh_change {ip} dev {bridge}")]        # the host's entry, if any
     assert sent == expected
+    # The announcement: a gratuitous ARP reply, sent on the bridge.
+    assert host.frames == [("host", net.driver_state["bridge_name"], kernel.garp_reply(ep.mac, ip))]
     # The model holds what the kernel would.
     hv, eth0 = host.links()[veth], host.links(sb.key)["eth0"]
     assert (hv.master, hv.group, hv.up) == (bridge, OWN_GROUP, True)
     assert eth0.peer == ("host", hv.index) and eth0.up and eth0.mac == ep.mac
-    assert eth0.settings["inet"]["conf"]                         # arp_notify, by netlink
+    assert "inet" not in eth0.settings                           # no arp_notify: not needed
     if HAS_IPV6:
         assert eth0.settings["inet6"] == {"addr_gen_mode": nl.IN6_ADDR_GEN_MODE_NONE}
         assert host.links()[veth].settings["inet6"] == {"addr_gen_mode": nl.IN6_ADDR_GEN_MODE_NONE}
@@ -117,6 +124,35 @@ def test_a_failed_join_leaves_nothing(env, failing):
     # ...and the same join then works.
     ep.join(sb)
     assert ep.ifname == "eth0" and len(fw.programmed()) == 1
+
+
+def test_the_announcement_is_a_gratuitous_arp_reply():
+    frame = kernel.garp_reply("02:42:0a:01:00:07", "10.1.0.7")
+    mac, ip = bytes.fromhex("02420a010007"), bytes([10, 1, 0, 7])
+    assert frame[:6] == b"\xff" * 6 and frame[6:12] == mac          # broadcast, from its MAC
+    assert frame[12:14] == b"\x08\x06"                              # ARP
+    htype, ptype, hlen, plen, op = struct.unpack("!HHBBH", frame[14:22])
+    assert (htype, ptype, hlen, plen, op) == (1, 0x0800, 6, 4, 2)   # Ethernet/IPv4, a reply
+    # sender and target both the address at its MAC: Linux's test for a
+    # gratuitous reply, the only kind that overrides a recent entry
+    assert frame[22:28] == frame[32:38] == mac and frame[28:32] == frame[38:42] == ip
+    assert len(frame) == 42
+
+
+def test_announcer_sockets_are_kept_and_closed(cfg, host):
+    c = Controller(cfg, firewall=RecordingFirewall(), host_ops=host)
+    sockets = []
+    real = host.packet_socket
+    host.packet_socket = lambda *a: sockets.append(real(*a)) or sockets[-1]
+    net, other = new_net(c), new_net(c, "o", "10.2.0.0/24")
+    for i, n in enumerate((net, net, net, other)):
+        n.create_endpoint(f"e{i}").join(c.new_sandbox(f"c{i}"))
+    assert len(sockets) == 2 and len(host.frames) == 4      # one socket per bridge
+    other.endpoints()[0].delete(force=True)
+    other.delete()
+    assert sockets[1].closed and not sockets[0].closed      # its bridge went
+    c.stop()
+    assert sockets[0].closed
 
 
 def test_teardown_sends_no_link_request(env):

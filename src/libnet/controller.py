@@ -570,12 +570,19 @@ class Controller:
                     ep.ifname = ifname if jinfo.interface else None
                     carrier = self._gateway_candidate(sb, ep, jinfo.gateway4 or jinfo.gateway6)
                     if jinfo.interface and own_ns:
+                        # The address is announced once the interface is
+                        # connected: IPv4 by the driver if it can, else (and
+                        # IPv6 always) by the kernel, from the sandbox.
+                        by_driver = drv.announces_ipv4
                         sock = sb._configure(ifname or "", jinfo.ifindex, ep, jinfo.gateway4,
                                              jinfo.gateway6, carrier is ep, first=not sb._joined,
-                                             ns_fd=sbinfo.fd)
+                                             ns_fd=sbinfo.fd, arp_notify=not by_driver)
                         try:
                             drv.activate(ninfo, einfo, sbinfo, net.driver_state)
-                            sb._announce(sock, jinfo.ifindex or ifname or "", ep.mac)
+                            if by_driver:
+                                drv.announce(ninfo, einfo, net.driver_state)
+                            if ep.ipv6 or (ep.ipv4 and not by_driver):
+                                sb._announce(sock, jinfo.ifindex or ifname or "", ep.mac)
                         finally:
                             sock.close()
                     prev = (ep.sandbox_id, list(sb._joined), sb.gateway_endpoint)
@@ -800,6 +807,8 @@ class Controller:
     def _release(self) -> None:
         if self._reaper is not None:
             self._reaper.close()
+        for drv in getattr(self, "_drivers", {}).values():
+            drv.close()
         close = getattr(self.firewall, "close", None)
         if close is not None:
             close()

@@ -14,9 +14,11 @@ and routes are recorded and acknowledged, never checked.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import os
+import socket
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -56,6 +58,20 @@ class HostOps:
     def sysctl_write(self, key: str, value: Any, netns: Any = None) -> None:
         _sysctl.write(key, value, netns)
 
+    def packet_socket(self, ifname: str, netns: Any = None) -> Any:
+        """An AF_PACKET socket that sends whole frames on ``ifname``, in
+        ``netns``.  Protocol 0: it receives nothing.  Closing one waits for
+        an RCU grace period (packet_release calls synchronize_net), so the
+        caller keeps it."""
+        with _netns.enter(netns) if netns is not None else contextlib.nullcontext():
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, 0)
+        try:
+            s.bind((ifname, 0))
+        except BaseException:
+            s.close()
+            raise
+        return s
+
 
 # ------------------------------------------------------------------ recording
 
@@ -92,6 +108,7 @@ class _Netns:
         self.links: dict[int, _Link] = {1: _Link(1, "lo", None)}
         self.next_index = itertools.count(2)
         self.addresses: list[tuple[int, Any]] = []
+        self.neighbours: dict[tuple[int, Any], Any] = {}   # (ifindex, dst) -> lladdr
 
     def by_name(self, name: str) -> _Link | None:
         return next((l for l in self.links.values() if l.name == name), None)
@@ -125,7 +142,8 @@ class RecordingHost(HostOps):
     ``fail_on`` maps an operation-name prefix ("link_set veth",
     "route_replace default", ...) to an errno: the first request whose operation starts
     with it fails with that errno (once, unless ``sticky``).  ``sysctls``
-    holds what was written, by (namespace, key).
+    holds what was written, by (namespace, key); ``frames`` what packet
+    sockets sent, as (namespace, interface, bytes).
     """
 
     HOST = "host"
@@ -134,6 +152,7 @@ class RecordingHost(HostOps):
         self.namespaces: dict[str, _Netns] = {self.HOST: _Netns(self.HOST)}
         self.requests: list[Request] = []
         self.sysctls: dict[tuple[str, str], str] = {}
+        self.frames: list[tuple[str, str, bytes]] = []
         self.fail_on: dict[str, int] = {}
         self.sticky = False
         self._fds: dict[int, str] = {}
@@ -179,6 +198,12 @@ class RecordingHost(HostOps):
         path = key if "/" in key else key.replace(".", "/")     # as libnet.sysctl reads keys
         self.sysctls[(self._key(netns), path)] = str(value)
 
+    def packet_socket(self, ifname: str, netns: Any = None) -> "_RecordingPacketSocket":
+        key = self._key(netns)
+        if self.namespaces[key].by_name(ifname) is None:
+            raise OSError(errno.ENODEV, "no such device", ifname)
+        return _RecordingPacketSocket(self, key, ifname)
+
     # -- for tests
     def links(self, netns: str = HOST) -> dict[str, _Link]:
         return {l.name: l for l in self.namespaces[netns].links.values()}
@@ -205,6 +230,23 @@ class RecordingHost(HostOps):
         if path not in self.namespaces:
             raise FileNotFoundError(errno.ENOENT, "no such namespace in this RecordingHost", path)
         return path
+
+
+class _RecordingPacketSocket:
+    """Stands for an AF_PACKET socket: records what it sends."""
+
+    def __init__(self, host: RecordingHost, netns: str, ifname: str):
+        self.host, self.netns, self.ifname = host, netns, ifname
+        self.closed = False
+
+    def send(self, frame: bytes) -> int:
+        if self.closed:
+            raise OSError(errno.EBADF, "closed")
+        self.host.frames.append((self.netns, self.ifname, bytes(frame)))
+        return len(frame)
+
+    def close(self) -> None:
+        self.closed = True
 
 
 class _RecordingSocket:
@@ -276,6 +318,17 @@ class _RecordingSocket:
             if entry in ns.addresses:
                 self._fail(op, errno.EEXIST)
             ns.addresses.append(entry)
+        if t in (nl.RTM_NEWNEIGH, nl.RTM_DELNEIGH):
+            key = (m.header["ifindex"], m.attrs.get("dst"))
+            if t == nl.RTM_DELNEIGH or not m.msg_flags & nl.NLM_F_CREATE:
+                if key not in ns.neighbours:
+                    self._fail(op, errno.ENOENT)
+            elif m.msg_flags & nl.NLM_F_EXCL and key in ns.neighbours:
+                self._fail(op, errno.EEXIST)
+            if t == nl.RTM_DELNEIGH:
+                del ns.neighbours[key]
+            else:
+                ns.neighbours[key] = m.attrs.get("lladdr")
         return []
 
     def _find(self, ns: _Netns, m: Any, op: str) -> _Link:

@@ -7,12 +7,14 @@ default route through the highest-priority endpoint's gateway, and its
 /etc/hosts and /etc/resolv.conf.  Everything inside the namespace is
 configured in one netlink batch per join, from a socket opened there.
 
-New addresses are announced by the kernel itself: with arp_notify and
-ndisc_notify on the interface it sends a gratuitous ARP and an unsolicited
-neighbour advertisement on NETDEV_CHANGEADDR, raised once the interface is
-connected (``_announce``).  Sending them from an AF_PACKET socket instead
-would cost an RCU grace period (~12 ms) when that socket closes
-(packet_release calls synchronize_net).
+New addresses are announced once the interface is connected.  IPv4 by the
+driver when it can (the bridge driver sends a gratuitous ARP reply from the
+host side, see its docstring), else by the kernel itself: with arp_notify
+and ndisc_notify on the interface it sends a gratuitous ARP and an
+unsolicited neighbour advertisement on NETDEV_CHANGEADDR (``_announce``),
+which is how IPv6 addresses are always announced.  Sending them from an
+AF_PACKET socket inside the sandbox instead would cost an RCU grace period
+(~12 ms) when that socket closes (packet_release calls synchronize_net).
 """
 
 from __future__ import annotations
@@ -149,14 +151,15 @@ class Sandbox:
 
     def _configure(self, ifname: str, index: int | None, ep: "Endpoint", gateway4: str | None,
                    gateway6: str | None, make_default: bool, first: bool,
-                   ns_fd: int = -1) -> RouteSocket:
+                   ns_fd: int = -1, arp_notify: bool = True) -> RouteSocket:
         """Inside the namespace, in one batch: loopback (first join), the
         interface's settings, the addresses, the interface up, the default
         route if this endpoint carries it, static routes.  Returns the
         socket (the caller closes it after ``_announce``).
 
         The settings go by netlink, before the interface comes up:
-        ``arp_notify`` (so ``_announce`` sends a gratuitous ARP), and, on an
+        ``arp_notify`` unless the driver announces IPv4 itself (so that
+        ``_announce`` sends a gratuitous ARP), and, on an
         endpoint without IPv6, no IPv6 address generation (no link-local
         address, hence no DAD, router solicitation or MLD report flooded
         to every port of the bridge; Docker likewise leaves IPv6 off the
@@ -181,8 +184,9 @@ class Sandbox:
                 if first:
                     b.link_set("lo", up=True)
                 no_v6 = "none" if sysctl.HAS_IPV6 and not ep.ipv6 else None
-                if ep.ipv4 or no_v6:
-                    b.link_set(link, ipv4_conf={"arp_notify": 1} if ep.ipv4 else None,
+                notify = arp_notify and bool(ep.ipv4)
+                if notify or no_v6:
+                    b.link_set(link, ipv4_conf={"arp_notify": 1} if notify else None,
                                addr_gen_mode=no_v6)
                 if ep.ipv4:
                     b.addr_add(link, ep.ipv4)

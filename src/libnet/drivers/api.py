@@ -117,6 +117,10 @@ class Driver(abc.ABC):
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # True: ``announce`` tells the network about an endpoint's IPv4 address
+    # after ``activate``; False: the kernel does, from the sandbox (the
+    # interface gets arp_notify and a NETDEV_CHANGEADDR).
+    announces_ipv4: ClassVar[bool] = False
 
     def configure(self, options: Mapping[str, Any]) -> None:
         """Driver-wide settings (``Controller.configure_network_driver``)."""
@@ -148,6 +152,16 @@ class Driver(abc.ABC):
                  state: Mapping[str, Any]) -> None:
         """The sandbox side of the join is configured and up: connect it
         (the bridge driver enslaves the host end here)."""
+        return None
+
+    def announce(self, nw: NetworkInfo, ep: EndpointInfo, state: Mapping[str, Any]) -> None:
+        """After ``activate``, with ``announces_ipv4``: an unsolicited ARP for
+        the endpoint's IPv4 address, so that neighbours holding a stale
+        entry for it (a reused address) update it."""
+        return None
+
+    def close(self) -> None:
+        """The controller stops: release what the driver holds open."""
         return None
 
     @abc.abstractmethod

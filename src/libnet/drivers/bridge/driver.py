@@ -12,17 +12,20 @@ no kernel link work) and unpublished when it leaves.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import Any, Mapping
 
 from ...errors import ConflictError, InvalidParameterError
 from ...firewall import Firewall, FirewallNetwork, NoFirewall, PublishRequest
 from ...netlink import RouteSocket
-from ... import sysctl
+from ...hostops import HostOps
 from ..api import Driver, EndpointInfo, JoinInfo, NetworkInfo, SandboxInfo
 from . import kernel
 from .config import BridgeDriverConfig, BridgeNetworkConfig
 
 __all__ = ["BridgeDriver", "host_ifname"]
+
+log = logging.getLogger("libnet")
 
 
 def host_ifname(endpoint_id: str) -> str:
@@ -32,16 +35,31 @@ def host_ifname(endpoint_id: str) -> str:
 
 
 class BridgeDriver(Driver):
+    """Bridge networks.
+
+    A joining endpoint's IPv4 address is announced from the host side: a
+    gratuitous ARP *reply*, sent on the bridge by one AF_PACKET socket per
+    bridge kept open (closing one waits for an RCU grace period), and the
+    host's own entry for the address changed by netlink if it has one.  The
+    bridge floods the frame to every port either way; the kernel's arp_notify
+    announcement is a *request*, for which every receiving container runs a
+    route lookup: 3.7-5.5 us a port against 0.8 for the reply
+    (bench/announce.py).
+    """
+
     name = "bridge"
+    announces_ipv4 = True
 
     def __init__(self, host: RouteSocket, host_netns: Any = None,
                  firewall: Firewall | None = None, ops: Any = None):
         self.host = host
         self.host_netns = host_netns
-        self._sysctl_write = ops.sysctl_write if ops is not None else sysctl.write
+        self._ops = ops if ops is not None else HostOps()
+        self._sysctl_write = self._ops.sysctl_write
         self.firewall = firewall if firewall is not None else NoFirewall()
         self.config = BridgeDriverConfig()
         self._forwarding_done = False
+        self._announcers: dict[str, tuple[int, Any]] = {}   # bridge name -> (index, socket)
 
     def configure(self, options: Mapping[str, Any]) -> None:
         self.config = BridgeDriverConfig.from_options(options)
@@ -104,6 +122,7 @@ class BridgeDriver(Driver):
                            "mtu": cfg.mtu}}
 
     def delete_network(self, nw: NetworkInfo | None, state: Mapping[str, Any]) -> None:
+        self._close_announcer(state.get("bridge_name"))
         if nw is not None:
             self.firewall.remove_network(self._fwnet(nw, state["bridge_name"], state.get("config", {})))
         if state.get("created_bridge"):
@@ -147,6 +166,34 @@ class BridgeDriver(Driver):
     def activate(self, nw: NetworkInfo, ep: EndpointInfo, sb: SandboxInfo,
                  state: Mapping[str, Any]) -> None:
         kernel.attach(self.host, host_ifname(ep.id), state["bridge_index"])
+
+    def announce(self, nw: NetworkInfo, ep: EndpointInfo, state: Mapping[str, Any]) -> None:
+        if not ep.ipv4:
+            return
+        ip = ep.ipv4.partition("/")[0]
+        name, index = state["bridge_name"], state["bridge_index"]
+        try:
+            held = self._announcers.get(name)
+            if held is None or held[0] != index:        # none yet, or the bridge was re-made
+                self._close_announcer(name)
+                held = self._announcers[name] = (index, self._ops.packet_socket(name, self.host_netns))
+            held[1].send(kernel.garp_reply(ep.mac, ip))
+        except OSError as e:
+            # Best effort, as the kernel's own announcement is: the address
+            # works without it; only a stale neighbour entry elsewhere waits
+            # for its own re-check.
+            log.warning("libnet: announcing %s on %s failed: %s", ip, name, e)
+            self._close_announcer(name)
+        kernel.refresh_neighbour(self.host, index, ip, ep.mac)
+
+    def _close_announcer(self, name: str | None) -> None:
+        held = self._announcers.pop(name, None) if name else None
+        if held is not None:
+            held[1].close()
+
+    def close(self) -> None:
+        for name in list(self._announcers):
+            self._close_announcer(name)
 
     def leave(self, nw: NetworkInfo, ep: EndpointInfo, sb: SandboxInfo,
               state: Mapping[str, Any], sandbox_going: bool = False) -> None:

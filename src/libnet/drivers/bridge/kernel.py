@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
+import struct
 from typing import Iterable
 
 from ... import sysctl
 from ...netlink import NetlinkError, NetlinkNotFoundError, RouteSocket
 
 __all__ = ["random_mac", "ensure_bridge", "delete_bridge", "add_endpoint_veth", "attach", "delete_links",
-           "link_index", "OWN_GROUP", "LEAK_GROUP"]
+           "link_index", "garp_reply", "refresh_neighbour", "OWN_GROUP", "LEAK_GROUP"]
 
 # Link groups: libnet's host ends of veths, and links about to be deleted
 # together.
@@ -121,6 +123,32 @@ def add_endpoint_veth(host: RouteSocket, host_ifname: str, ifname: str, sandbox_
 
 def attach(host: RouteSocket, host_ifname: str, bridge_index: int) -> None:
     host.link_set(host_ifname, master=bridge_index)
+
+
+_ARP_REPLY = struct.pack("!HHHBBH", 0x0806, 1, 0x0800, 6, 4, 2)   # ethertype, Ethernet/IPv4, reply
+_BROADCAST = b"\xff" * 6
+
+
+def garp_reply(mac: str, ipv4: str) -> bytes:
+    """A broadcast gratuitous ARP reply announcing ``ipv4`` at ``mac``:
+    sender and target address both ``ipv4``, sender and target hardware
+    address both ``mac`` (Linux's arp_is_garp takes a reply as gratuitous
+    only then, and only a gratuitous one overrides an entry updated less
+    than locktime ago).  Receivers update an entry they hold for the
+    address; for a reply they skip the route lookup a request costs each."""
+    m = bytes.fromhex(mac.replace(":", ""))
+    a = socket.inet_aton(ipv4)
+    return _BROADCAST + m + _ARP_REPLY + m + a + m + a
+
+
+def refresh_neighbour(host: RouteSocket, bridge_index: int, ipv4: str, mac: str) -> None:
+    """The host's own entry for ``ipv4`` on the bridge, if it has one, now
+    points at ``mac`` (stale: confirmed on next use).  None is created: an
+    entry per container would overflow the ARP table's gc_thresh3."""
+    try:
+        host.neigh_change(ipv4, mac, bridge_index, state="stale")
+    except NetlinkNotFoundError:
+        pass
 
 
 def delete_links(host: RouteSocket, names: list[str]) -> None:

@@ -229,8 +229,9 @@ def _bench_teardown(benchmark, report, rig) -> None:
 def test_same_requests(env, run_root, monkeypatch):
     """The kernel baseline sends what libnet sends for a container: the same
     veth RTM_NEWLINK (but for the namespace fd) and host-end setting, the
-    same five in-sandbox requests, the same enslaving and announcing
-    requests."""
+    same in-sandbox requests, the same enslaving request, the same frame on
+    the bridge and the same neighbour change."""
+    from libnet import hostops
     from libnet.drivers.bridge.driver import host_ifname
     from libnet.netlink import route
 
@@ -246,10 +247,26 @@ def test_same_requests(env, run_root, monkeypatch):
         batches.append(list(self._msgs))
         return real_send(self)
 
+    frames: list[bytes] = []
+    real_packet_socket = hostops.HostOps.packet_socket
+
+    class Recorded:
+        def __init__(self, sock):
+            self.sock = sock
+
+        def send(self, frame):
+            frames.append(bytes(frame))
+            return self.sock.send(frame)
+
+        def close(self):
+            self.sock.close()
+
     rig = cc.LibnetRig(env, 1, tag="same", run_root=run_root)
     try:
         monkeypatch.setattr(route.RouteSocket, "_submit", submit)
         monkeypatch.setattr(route.Batch, "send", send)
+        monkeypatch.setattr(hostops.HostOps, "packet_socket",
+                            lambda self, *a: Recorded(real_packet_socket(self, *a)))
         rig.setup_one(0)
         monkeypatch.undo()
         sb, ep = rig.live[0]
@@ -265,8 +282,9 @@ def test_same_requests(env, run_root, monkeypatch):
         assert batches[-1] == cc.sandbox_messages(addr)
         (attach,) = [m for op, m in sent if op.startswith(f"link_set {host_ifname(ep.id)}")]
         assert attach == cc.attach_message(host_ifname(ep.id), rig.bridge)
-        (announce,) = [m for op, m in sent if op == "link_set #2"]
-        assert announce == cc.announce_message(ep.mac)
+        (neighbour,) = [m for op, m in sent if op.startswith("neigh_change")]
+        assert neighbour == cc.neighbour_message(rig.bridge, addr, ep.mac)
+        assert frames == [cc.announce_frame(ep.mac, addr)]
         assert ep.mac == cc.mac_of(addr)
         cc.check_sandbox(sb.key)
     finally:

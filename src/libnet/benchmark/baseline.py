@@ -10,11 +10,16 @@ byte for byte that libnet sends the same.  In order:
    group, peer eth0 created inside the container's namespace, echoed) and
    ``host_end_message`` (no IPv6 address generation on the bridge port);
 2. container namespace, one send: ``sandbox_messages`` (lo up, eth0's
-   arp_notify on and IPv6 address generation off, the address, eth0 up,
-   the default route);
+   IPv6 address generation off, the address, eth0 up, the default route);
 3. host namespace: ``attach_message`` (the host end joins the bridge);
-4. container namespace: ``announce_message`` (eth0's MAC set to itself:
-   the gratuitous ARP, see libnet.sandbox).
+4. host namespace: ``announce_frame`` sent on the bridge from an AF_PACKET
+   socket (the gratuitous ARP reply, see libnet.drivers.bridge), then
+   ``neighbour_message`` (the host's own entry for the address changed, if
+   it has one: ENOENT otherwise).
+
+``announce_message`` is the announcement libnet used before: eth0's MAC set
+to itself, on which the kernel's arp_notify floods a gratuitous request
+(``bench/kernel_steps.py`` and ``bench/announce.py`` time it).
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ import struct
 
 from .. import _netlink as nl
 from ..sysctl import HAS_IPV6
-from ..drivers.bridge.kernel import OWN_GROUP, random_mac
+from ..drivers.bridge.kernel import OWN_GROUP, garp_reply, random_mac
 
 __all__ = ["ETH0_INDEX", "LO_INDEX", "ARP_NOTIFY_CONF", "mac_of", "veth_message", "host_end_message",
-           "veth_messages",
-           "sandbox_messages", "attach_message", "announce_message", "make_bridge"]
+           "veth_messages", "sandbox_messages", "attach_message", "announce_frame",
+           "neighbour_message", "announce_message", "make_bridge"]
 
 ROUTE = nl.NETLINK_ROUTE
 CREATE = nl.NLM_F_CREATE | nl.NLM_F_EXCL
@@ -74,12 +79,12 @@ def sandbox_messages(address: str | ipaddress.IPv4Address, prefixlen: int,
                      gateway: str | ipaddress.IPv4Address) -> list[bytes]:
     """The first join's in-sandbox batch for an IPv4-only endpoint."""
     address, gateway = str(address), str(gateway)
+    settings = [nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": ETH0_INDEX},
+                                  {"af_spec": {"inet6": {"addr_gen_mode": nl.IN6_ADDR_GEN_MODE_NONE}}})
+                ] if HAS_IPV6 else []
     return [
         nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, dict(_UP), {"ifname": "lo"}),
-        nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": ETH0_INDEX},
-                          {"af_spec": {"inet": {"conf": ARP_NOTIFY_CONF},
-                                       **({"inet6": {"addr_gen_mode": nl.IN6_ADDR_GEN_MODE_NONE}}
-                                          if HAS_IPV6 else {})}}),
+        *settings,
         nl.encode_message(ROUTE, nl.RTM_NEWADDR, CREATE,
                           {"family": nl.AF_INET, "prefixlen": prefixlen, "index": ETH0_INDEX,
                            "scope": 0, "flags": 0},
@@ -99,9 +104,23 @@ def attach_message(host_ifname: str, bridge_index: int) -> bytes:
                              {"ifname": host_ifname, "master": bridge_index})
 
 
+def announce_frame(mac: str, address: str | ipaddress.IPv4Address) -> bytes:
+    """The gratuitous ARP reply the bridge driver sends on the bridge."""
+    return garp_reply(mac, str(address))
+
+
+def neighbour_message(bridge_index: int, address: str | ipaddress.IPv4Address, mac: str) -> bytes:
+    """The host's entry for the address, changed if it exists (``ip neigh
+    change``; ENOENT, as a fresh host has none, otherwise)."""
+    return nl.encode_message(ROUTE, nl.RTM_NEWNEIGH, nl.NLM_F_REPLACE,
+                             {"family": nl.AF_INET, "ifindex": bridge_index, "flags": 0,
+                              "state": nl.NUD_STALE},
+                             {"dst": str(address), "lladdr": mac})
+
+
 def announce_message(mac: str) -> bytes:
-    """eth0's MAC set to itself: NETDEV_CHANGEADDR, on which arp_notify sends
-    the gratuitous ARP."""
+    """Before: eth0's MAC set to itself: NETDEV_CHANGEADDR, on which
+    arp_notify (set on eth0) sends a gratuitous ARP request."""
     return nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, {"index": ETH0_INDEX}, {"address": mac})
 
 

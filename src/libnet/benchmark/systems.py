@@ -23,6 +23,7 @@ from typing import Any
 
 from .. import _netlink as nl
 from .. import netns
+from ..hostops import HostOps
 from . import baseline
 
 __all__ = ["ContainerSpec", "Context", "Clock", "System", "LibnetSystem", "KernelSystem",
@@ -247,10 +248,11 @@ class KernelSystem(System):
     namespace (unshare, bind mount), one send of the veth's RTM_NEWLINK (its
     peer created inside the namespace, host end up) and the host end's
     setting; inside the namespace one batch (lo up, eth0's settings, address,
-    eth0 up, default route); the host end enslaved, then eth0's MAC set to
-    itself (the announcement: the order libnet's join needs so that the
-    gratuitous ARP is not dropped, see libnet.sandbox); one nf_tables
-    transaction adding the 4 port-map elements.  Teardown: one transaction
+    eth0 up, default route); the host end enslaved, then the announcement
+    (a gratuitous ARP reply sent on the bridge from one AF_PACKET socket per
+    bridge, and the host's neighbour entry changed if it exists, as
+    libnet.drivers.bridge does); one nf_tables transaction adding the 4
+    port-map elements.  Teardown: one transaction
     deleting them, then the namespace.
 
     The veth request is built once per container naming fd ``PEER_FD``;
@@ -280,6 +282,7 @@ class KernelSystem(System):
                 Lookup("ports", dreg=1), Nat("dnat", "ip", reg_addr_min=1,
                                              reg_proto_min=REG32[1])), "ip"))
         self.bridges: dict[int, int] = {}
+        self.announcers: dict[int, Any] = {}      # bridge -> its AF_PACKET socket, as libnet's
         # Reserve PEER_FD so that dup2 never closes a descriptor in use.
         self._placeholder = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
         os.dup2(self._placeholder, PEER_FD)
@@ -290,6 +293,7 @@ class KernelSystem(System):
         if idx is None:
             idx = baseline.make_bridge(self.rs, f"bench{k}", f"{gateway}/16")
             self.bridges[k] = idx
+            self.announcers[k] = HostOps().packet_socket(f"bench{k}", self.ctx.host)
         return idx
 
     def prepare(self, c: ContainerSpec) -> Any:
@@ -300,7 +304,9 @@ class KernelSystem(System):
         veth = baseline.veth_messages(host_end, baseline.mac_of(c.ip), PEER_FD)
         inside = baseline.sandbox_messages(c.ip, iface.network.prefixlen, c.gateway)
         attach = baseline.attach_message(host_end, br)
-        announce = baseline.announce_message(baseline.mac_of(c.ip))
+        mac = baseline.mac_of(c.ip)
+        announce = (c.network, baseline.announce_frame(mac, c.ip),
+                    baseline.neighbour_message(br, c.ip, mac))
         els = [Element((6, hp), (c.ip, cp)) for cp, hp in c.ports]
         tx = self.nft.transaction()
         tx.add_elements(self.ports_map, els, exclusive=True)
@@ -320,10 +326,12 @@ class KernelSystem(System):
         sock = nl.NetlinkSocket(ROUTE, netns=ns.fileno())
         try:
             sock.batch(inside)
-            self.rs.socket.batch([attach])
-            sock.batch([announce])
         finally:
             sock.close()
+        self.rs.socket.batch([attach])
+        network, frame, neighbour = announce
+        self.announcers[network].send(frame)
+        self.rs.socket.batch([neighbour], check=False)     # ENOENT: the host has no entry
         clock.mark("addresses")
         nl.nft_commit(self.nft.socket, add[0], add[1])
         clock.mark("ports")
@@ -352,5 +360,7 @@ class KernelSystem(System):
         os.dup2(self._placeholder, PEER_FD)
         os.close(PEER_FD)
         os.close(self._placeholder)
+        for announcer in self.announcers.values():
+            announcer.close()
         self.nft.close()
         self.rs.close()

@@ -3,13 +3,13 @@
 ways: an experiment for a cheaper announcement (bench/README.md, "What still
 grows").
 
-- ``arp_notify``: what libnet's join does.  eth0's MAC is set to itself, and
+- ``arp_notify``: what libnet's join did before the bridge driver sent a reply.  eth0's MAC is set to itself, and
   the kernel sends a gratuitous ARP request.  Every port receives it, and
   each receiving namespace runs a route lookup of the target (``arp_process``
   -> ``ip_route_input_noref``, a dst allocated and freed).
-- ``reply from the bridge``: the same announcement as a gratuitous ARP
-  *reply*, sent on the bridge device from one long-lived AF_PACKET socket in
-  the host namespace.  A receiver only looks the sender up in its neighbour
+- ``reply from the bridge``: what libnet's bridge driver does now, a
+  gratuitous ARP *reply* sent on the bridge device from one long-lived
+  AF_PACKET socket in the host namespace (``kernel.garp_reply``).  A receiver only looks the sender up in its neighbour
   table: no route lookup for a reply.
 - ``request from the bridge``: the request, sent the same way (this
   separates the sender from the receivers' work).
@@ -34,6 +34,7 @@ import time
 
 from libnet import netns
 from libnet.benchmark import baseline as bl
+from libnet.drivers.bridge.kernel import garp_reply
 from libnet.netlink import RouteSocket
 
 from benchenv import private_tmpfs, require_isolation
@@ -41,12 +42,11 @@ from benchenv import private_tmpfs, require_isolation
 ROUNDS = 200
 
 
-def garp(op: int, mac: str, ip: str) -> bytes:
-    """A broadcast gratuitous ARP frame (sender and target: ``ip``)."""
-    m = bytes.fromhex(mac.replace(":", ""))
-    a = socket.inet_aton(ip)
-    return (b"\xff" * 6 + m + struct.pack("!H", 0x0806)
-            + struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + m + a + b"\xff" * 6 + a)
+def garp_request(mac: str, ip: str) -> bytes:
+    """The bridge driver's frame (``kernel.garp_reply``) as a request."""
+    frame = bytearray(garp_reply(mac, ip))
+    struct.pack_into("!H", frame, 20, 1)
+    return bytes(frame)
 
 
 def timed(fn) -> float:
@@ -86,7 +86,7 @@ def main() -> int:
         with netns.enter(host):
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)   # protocol 0: receives nothing
         s.bind(("br0", 0))
-        reply, request = garp(2, mac, ip), garp(1, mac, ip)
+        reply, request = garp_reply(mac, ip), garp_request(mac, ip)
         from_bridge_reply = timed(lambda: s.send(reply))
         from_bridge_request = timed(lambda: s.send(request))
         s.close()

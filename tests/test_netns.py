@@ -33,6 +33,19 @@ def test_create_is_a_new_namespace_and_thread_is_restored(run_dir):
     assert netns.list_netns(run_dir) == []
 
 
+def test_create_makes_the_run_dir_and_can_return_the_path_only(run_dir):
+    deeper = os.path.join(run_dir, "a", "b")           # not there yet
+    ns = netns.create("beta", deeper, keep_open=False)
+    try:
+        assert ns.closed and ns.path == os.path.join(deeper, "beta")
+        assert _ns_id(ns.path) != _ns_id()             # mounted all the same
+        with RouteSocket(ns.path) as r:
+            assert [l.name for l in r.link_dump()] == ["lo"]
+    finally:
+        netns.delete(ns.path)
+    assert netns.list_netns(deeper) == []
+
+
 def test_create_duplicate_and_bad_names(run_dir):
     ns = netns.create("dup", run_dir)
     try:

@@ -37,7 +37,9 @@ class HostOps:
         return RouteSocket(netns)
 
     def netns_create(self, name: str, run_dir: str) -> Any:
-        return _netns.create(name, run_dir)
+        """The namespace, by path (closed: the controller opens it when it
+        needs it)."""
+        return _netns.create(name, run_dir, keep_open=False)
 
     def netns_open(self, ns: Any) -> Any:
         return _netns.open_netns(ns)

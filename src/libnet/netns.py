@@ -84,8 +84,9 @@ NetNSLike = Union[NetNS, str, int, os.PathLike]
 
 
 def create(name: str, run_dir: str | None = None,
-           sysctls: dict[str, str] | None = None) -> NetNS:
-    """Create a network namespace mounted at ``run_dir/name``; return it open.
+           sysctls: dict[str, str] | None = None, keep_open: bool = True) -> NetNS:
+    """Create a network namespace mounted at ``run_dir/name``; return it
+    open (with ``keep_open=False``, closed: its path only).
 
     ``sysctls`` ({"net/ipv4/conf/default/arp_notify": "1", ...}, paths under
     /proc/sys) are written inside the new namespace while the thread is
@@ -94,9 +95,13 @@ def create(name: str, run_dir: str | None = None,
     """
     _check_name(name)
     run_dir = run_dir or default_run_dir()
-    os.makedirs(run_dir, exist_ok=True)
     path = os.path.join(run_dir, name)
-    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444))
+    flags = os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    try:
+        os.close(os.open(path, flags, 0o444))
+    except FileNotFoundError:                 # the first one: make the run directory
+        os.makedirs(run_dir, exist_ok=True)
+        os.close(os.open(path, flags, 0o444))
     try:
         with _netlink._netns_lock:
             cur = os.open(_THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
@@ -110,7 +115,7 @@ def create(name: str, run_dir: str | None = None,
                     _netlink.setns(cur, _netlink.CLONE_NEWNET_FLAG)
             finally:
                 os.close(cur)
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC) if keep_open else -1
     except BaseException:
         _remove(path)
         raise

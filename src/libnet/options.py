@@ -261,6 +261,9 @@ class SandboxOptions:
             raise InvalidParameterError("use_host_netns and netns_path exclude each other")
 
 
+_NAMES: dict[type, frozenset[str]] = {}     # per options dataclass: its field names
+
+
 def build(cls: type, values: Any, what: str) -> Any:
     """An options dataclass from a mapping (or the instance itself), with
     unknown keys refused by name."""
@@ -270,7 +273,9 @@ def build(cls: type, values: Any, what: str) -> Any:
         values = {}
     if not isinstance(values, Mapping):
         raise InvalidParameterError(f"{what}: expected a mapping of options, got {type(values).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
     unknown = sorted(set(values) - names)
     if unknown:
         raise InvalidParameterError(f"{what}: unknown option(s) {', '.join(unknown)}; "

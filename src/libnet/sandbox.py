@@ -118,7 +118,12 @@ class Sandbox:
         later ones replace it atomically."""
         first = resolv_conf
         if first:
-            os.makedirs(self.dir, exist_ok=True)
+            try:
+                os.mkdir(self.dir)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:            # the first sandbox: its parent too
+                os.makedirs(self.dir, exist_ok=True)
         addrs: list[str] = []
         aliases: list[str] = []
         for ep in self.endpoints():

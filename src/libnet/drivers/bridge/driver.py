@@ -148,8 +148,9 @@ class BridgeDriver(Driver):
         if ep.options.port_bindings:
             mappings = self.firewall.publish(PublishRequest(
                 endpoint_id=ep.id, network_id=nw.id,
-                container_ipv4=str(ipaddress.ip_interface(ep.ipv4).ip) if ep.ipv4 else None,
-                container_ipv6=str(ipaddress.ip_interface(ep.ipv6).ip) if ep.ipv6 else None,
+                # (IPAM's "address/prefix", canonical already: no parse)
+                container_ipv4=ep.ipv4.partition("/")[0] if ep.ipv4 else None,
+                container_ipv6=ep.ipv6.partition("/")[0] if ep.ipv6 else None,
                 bindings=ep.options.port_bindings))
         try:
             index = kernel.add_endpoint_veth(self.host, host_ifname(ep.id), ifname, sb.fd, ep.mac, mtu)

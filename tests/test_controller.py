@@ -201,6 +201,40 @@ def test_join_announces_the_address(ctl, host):
     assert mine == {"10.61.0.3": ep.mac}          # changed; none made for the watcher
 
 
+def test_join_announces_ipv6_without_ndisc_notify(ctl, host):
+    """The unsolicited neighbour advertisement, sent from the bridge: a
+    peer's and the host's stale IPv6 entries follow the address, and the
+    sandbox needs no ndisc_notify (a /proc/sys write)."""
+    from libnet import sysctl
+    net = ctl.new_network("bridge", "n6", enable_ipv6=True,
+                          ipam={"ipv4": [{"subnet": "10.63.0.0/24"}],
+                                "ipv6": [{"subnet": "fd00:63::/64"}]})
+    bridge = net.driver_state["bridge_index"]
+    watcher, sw = net.create_endpoint("watcher"), ctl.new_sandbox("watcher6")
+    watcher.join(sw)
+    ep = net.create_endpoint("new")
+    ip6 = ep.ipv6.split("/")[0]
+    with RouteSocket(sw.key) as r:
+        r.neigh_add(ip6, "02:00:00:00:00:66", "eth0", state="stale")
+    with RouteSocket(host) as r:
+        r.neigh_add(ip6, "02:00:00:00:00:66", bridge, state="stale")
+    sn = ctl.new_sandbox("new6")
+    ep.join(sn)
+    import time
+    for _ in range(40):
+        with RouteSocket(sw.key) as r:
+            entry = [n for n in r.neigh_dump(6) if n.dst == ip6]
+        if entry and entry[0].lladdr == ep.mac:
+            break
+        time.sleep(0.05)
+    assert entry and entry[0].lladdr == ep.mac
+    with RouteSocket(host) as r:
+        (mine,) = [n for n in r.neigh_dump(6) if n.ifindex == bridge and n.dst == ip6]
+    assert mine.lladdr == ep.mac
+    assert sysctl.read("net/ipv6/conf/eth0/ndisc_notify", sn.key) == "0"
+    assert sysctl.read("net/ipv4/conf/eth0/arp_notify", sn.key) == "0"
+
+
 def test_static_and_dual_stack(ctl):
     net = ctl.new_network("bridge", "ds", enable_ipv6=True,
                           ipam={"ipv4": [{"subnet": "10.62.0.0/24", "ip_range": "10.62.0.128/25",

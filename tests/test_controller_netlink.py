@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import socket
 import struct
 import threading
 
@@ -137,6 +138,44 @@ def test_the_announcement_is_a_gratuitous_arp_reply():
     # gratuitous reply, the only kind that overrides a recent entry
     assert frame[22:28] == frame[32:38] == mac and frame[28:32] == frame[38:42] == ip
     assert len(frame) == 42
+
+
+def test_the_ipv6_announcement_is_an_unsolicited_advertisement():
+    frame = kernel.unsolicited_na("02:42:0a:01:00:07", "fd00:1::7")
+    mac, ip = bytes.fromhex("02420a010007"), socket.inet_pton(socket.AF_INET6, "fd00:1::7")
+    assert frame[:6] == bytes.fromhex("333300000001") and frame[6:12] == mac   # all nodes
+    assert frame[12:14] == b"\x86\xdd"
+    ip6, icmp = frame[14:54], frame[54:]
+    plen, nxt, hops = struct.unpack("!HBB", ip6[4:8])
+    assert (plen, nxt, hops, len(icmp)) == (32, 58, 255, 32)    # ICMPv6, hop limit 255
+    assert ip6[8:24] == ip and ip6[24:40] == socket.inet_pton(socket.AF_INET6, "ff02::1")
+    kind, code, _, flags = struct.unpack("!BBHI", icmp[:8])
+    assert (kind, code, flags) == (136, 0, 0x20000000)        # NA, override, unsolicited
+    assert icmp[8:24] == ip and icmp[24:26] == b"\x02\x01" and icmp[26:32] == mac
+    # the checksum over the pseudo-header sums to all ones
+    words = ip6[8:40] + struct.pack("!IxxxB", 32, 58) + icmp
+    total = sum(struct.unpack(f"!{len(words) // 2}H", words))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    assert total == 0xFFFF
+
+
+def test_dual_stack_join_announces_both_from_the_bridge(env):
+    c, host, _ = env
+    net = c.new_network("bridge", "ds", enable_ipv6=True,
+                        ipam={"ipv4": [{"subnet": "10.3.0.0/24"}], "ipv6": [{"subnet": "fd00:3::/64"}]})
+    ep, sb = net.create_endpoint("web"), c.new_sandbox("ctr")
+    ep.join(sb)
+    ip4, ip6 = ep.ipv4.split("/")[0], ep.ipv6.split("/")[0]
+    br, index = net.driver_state["bridge_name"], net.driver_state["bridge_index"]
+    assert host.frames == [("host", br, kernel.garp_reply(ep.mac, ip4)),
+                           ("host", br, kernel.unsolicited_na(ep.mac, ip6))]
+    assert host.ops("host")[-2:] == [f"neigh_change {ip4} dev {index}",
+                                     f"neigh_change {ip6} dev {index}"]
+    assert not [k for k in host.sysctls if k[1].endswith("ndisc_notify")]   # no /proc write
+    # ...and no MAC set to itself in the sandbox (the kernel's way to announce)
+    assert not [r for r in host.requests if r.netns == sb.key
+                and r.message.type == nl.RTM_NEWLINK and r.message.get("address")]
 
 
 def test_announcer_sockets_are_kept_and_closed(cfg, host):

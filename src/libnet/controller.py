@@ -570,18 +570,18 @@ class Controller:
                     ep.ifname = ifname if jinfo.interface else None
                     carrier = self._gateway_candidate(sb, ep, jinfo.gateway4 or jinfo.gateway6)
                     if jinfo.interface and own_ns:
-                        # The address is announced once the interface is
-                        # connected: IPv4 by the driver if it can, else (and
-                        # IPv6 always) by the kernel, from the sandbox.
-                        by_driver = drv.announces_ipv4
+                        # The addresses are announced once the interface is
+                        # connected: by the driver if it can, else by the
+                        # kernel, from the sandbox.
+                        by_driver = drv.announces
                         sock = sb._configure(ifname or "", jinfo.ifindex, ep, jinfo.gateway4,
                                              jinfo.gateway6, carrier is ep, first=not sb._joined,
-                                             ns_fd=sbinfo.fd, arp_notify=not by_driver)
+                                             ns_fd=sbinfo.fd, kernel_announces=not by_driver)
                         try:
                             drv.activate(ninfo, einfo, sbinfo, net.driver_state)
                             if by_driver:
                                 drv.announce(ninfo, einfo, net.driver_state)
-                            if ep.ipv6 or (ep.ipv4 and not by_driver):
+                            elif ep.ipv4 or ep.ipv6:
                                 sb._announce(sock, jinfo.ifindex or ifname or "", ep.mac)
                         finally:
                             sock.close()

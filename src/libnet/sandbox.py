@@ -7,12 +7,12 @@ default route through the highest-priority endpoint's gateway, and its
 /etc/hosts and /etc/resolv.conf.  Everything inside the namespace is
 configured in one netlink batch per join, from a socket opened there.
 
-New addresses are announced once the interface is connected.  IPv4 by the
-driver when it can (the bridge driver sends a gratuitous ARP reply from the
-host side, see its docstring), else by the kernel itself: with arp_notify
-and ndisc_notify on the interface it sends a gratuitous ARP and an
-unsolicited neighbour advertisement on NETDEV_CHANGEADDR (``_announce``),
-which is how IPv6 addresses are always announced.  Sending them from an
+New addresses are announced once the interface is connected: by the
+driver when it can (the bridge driver sends a gratuitous ARP reply and an
+unsolicited neighbour advertisement from the host side, see its
+docstring), else by the kernel itself: with arp_notify and ndisc_notify on
+the interface it sends a gratuitous ARP and an unsolicited neighbour
+advertisement on NETDEV_CHANGEADDR (``_announce``).  Sending them from an
 AF_PACKET socket inside the sandbox instead would cost an RCU grace period
 (~12 ms) when that socket closes (packet_release calls synchronize_net).
 """
@@ -156,28 +156,28 @@ class Sandbox:
 
     def _configure(self, ifname: str, index: int | None, ep: "Endpoint", gateway4: str | None,
                    gateway6: str | None, make_default: bool, first: bool,
-                   ns_fd: int = -1, arp_notify: bool = True) -> RouteSocket:
+                   ns_fd: int = -1, kernel_announces: bool = True) -> RouteSocket:
         """Inside the namespace, in one batch: loopback (first join), the
         interface's settings, the addresses, the interface up, the default
         route if this endpoint carries it, static routes.  Returns the
         socket (the caller closes it after ``_announce``).
 
-        The settings go by netlink, before the interface comes up:
-        ``arp_notify`` unless the driver announces IPv4 itself (so that
-        ``_announce`` sends a gratuitous ARP), and, on an
+        The settings go by netlink, before the interface comes up: on an
         endpoint without IPv6, no IPv6 address generation (no link-local
         address, hence no DAD, router solicitation or MLD report flooded
         to every port of the bridge; Docker likewise leaves IPv6 off the
-        interface of an IPv4-only network).  ``ndisc_notify`` has no
-        netlink setter: an IPv6 endpoint writes it under /proc/sys, whose
-        lookups slow down with the number of namespaces on the host.
+        interface of an IPv4-only network).  With ``kernel_announces`` (a
+        driver that does not announce addresses itself), also
+        ``arp_notify``, and ``ndisc_notify``, which has no netlink setter:
+        an IPv6 endpoint then writes it under /proc/sys, whose lookups slow
+        down with the number of namespaces on the host.
         ``ns_fd``: the namespace already open (the join's), else its path."""
         assert self.key is not None
         link: str | int = index if index is not None else ifname
         where = ns_fd if ns_fd >= 0 else self.key
         ops = self._c.ops
         sock = ops.route_socket(where)
-        if ep.ipv6:
+        if ep.ipv6 and kernel_announces:
             try:
                 ops.sysctl_write(f"net/ipv6/conf/{ifname}/ndisc_notify", 1, where)
             except BaseException:
@@ -189,7 +189,7 @@ class Sandbox:
                 if first:
                     b.link_set("lo", up=True)
                 no_v6 = "none" if sysctl.HAS_IPV6 and not ep.ipv6 else None
-                notify = arp_notify and bool(ep.ipv4)
+                notify = kernel_announces and bool(ep.ipv4)
                 if notify or no_v6:
                     b.link_set(link, ipv4_conf={"arp_notify": 1} if notify else None,
                                addr_gen_mode=no_v6)

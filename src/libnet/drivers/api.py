@@ -117,10 +117,10 @@ class Driver(abc.ABC):
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
-    # True: ``announce`` tells the network about an endpoint's IPv4 address
+    # True: ``announce`` tells the network about an endpoint's addresses
     # after ``activate``; False: the kernel does, from the sandbox (the
-    # interface gets arp_notify and a NETDEV_CHANGEADDR).
-    announces_ipv4: ClassVar[bool] = False
+    # interface gets arp_notify / ndisc_notify and a NETDEV_CHANGEADDR).
+    announces: ClassVar[bool] = False
 
     def configure(self, options: Mapping[str, Any]) -> None:
         """Driver-wide settings (``Controller.configure_network_driver``)."""
@@ -155,9 +155,10 @@ class Driver(abc.ABC):
         return None
 
     def announce(self, nw: NetworkInfo, ep: EndpointInfo, state: Mapping[str, Any]) -> None:
-        """After ``activate``, with ``announces_ipv4``: an unsolicited ARP for
-        the endpoint's IPv4 address, so that neighbours holding a stale
-        entry for it (a reused address) update it."""
+        """After ``activate``, with ``announces``: an unsolicited ARP for the
+        endpoint's IPv4 address and an unsolicited neighbour advertisement
+        for its IPv6 one, so that neighbours holding a stale entry for them
+        (a reused address) update it."""
         return None
 
     def close(self) -> None:

@@ -37,18 +37,20 @@ def host_ifname(endpoint_id: str) -> str:
 class BridgeDriver(Driver):
     """Bridge networks.
 
-    A joining endpoint's IPv4 address is announced from the host side: a
-    gratuitous ARP *reply*, sent on the bridge by one AF_PACKET socket per
+    A joining endpoint's addresses are announced from the host side: a
+    gratuitous ARP *reply* for IPv4 and an unsolicited neighbour
+    advertisement for IPv6, sent on the bridge by one AF_PACKET socket per
     bridge kept open (closing one waits for an RCU grace period), and the
-    host's own entry for the address changed by netlink if it has one.  The
-    bridge floods the frame to every port either way; the kernel's arp_notify
-    announcement is a *request*, for which every receiving container runs a
-    route lookup: 3.7-5.5 us a port against 0.8 for the reply
-    (bench/announce.py).
+    host's own entries for the addresses changed by netlink if it has them.
+    The bridge floods the frames to every port either way; the kernel's
+    arp_notify announcement is a *request*, for which every receiving
+    container runs a route lookup: 3.7-5.5 us a port against 0.8 for the
+    reply (bench/announce.py).  Sent from here, an IPv6 announcement also
+    needs no ndisc_notify, which only /proc/sys can set, in the sandbox.
     """
 
     name = "bridge"
-    announces_ipv4 = True
+    announces = True
 
     def __init__(self, host: RouteSocket, host_netns: Any = None,
                  firewall: Firewall | None = None, ops: Any = None):
@@ -169,23 +171,31 @@ class BridgeDriver(Driver):
         kernel.attach(self.host, host_ifname(ep.id), state["bridge_index"])
 
     def announce(self, nw: NetworkInfo, ep: EndpointInfo, state: Mapping[str, Any]) -> None:
-        if not ep.ipv4:
+        frames = []
+        if ep.ipv4:
+            ip4 = ep.ipv4.partition("/")[0]
+            frames.append((ip4, kernel.garp_reply(ep.mac, ip4)))
+        if ep.ipv6:
+            ip6 = ep.ipv6.partition("/")[0]
+            frames.append((ip6, kernel.unsolicited_na(ep.mac, ip6)))
+        if not frames:
             return
-        ip = ep.ipv4.partition("/")[0]
         name, index = state["bridge_name"], state["bridge_index"]
         try:
             held = self._announcers.get(name)
             if held is None or held[0] != index:        # none yet, or the bridge was re-made
                 self._close_announcer(name)
                 held = self._announcers[name] = (index, self._ops.packet_socket(name, self.host_netns))
-            held[1].send(kernel.garp_reply(ep.mac, ip))
+            for _, frame in frames:
+                held[1].send(frame)
         except OSError as e:
             # Best effort, as the kernel's own announcement is: the address
             # works without it; only a stale neighbour entry elsewhere waits
             # for its own re-check.
-            log.warning("libnet: announcing %s on %s failed: %s", ip, name, e)
+            log.warning("libnet: announcing %s on %s failed: %s", ep.name, name, e)
             self._close_announcer(name)
-        kernel.refresh_neighbour(self.host, index, ip, ep.mac)
+        for ip, _ in frames:
+            kernel.refresh_neighbour(self.host, index, ip, ep.mac)
 
     def _close_announcer(self, name: str | None) -> None:
         held = self._announcers.pop(name, None) if name else None

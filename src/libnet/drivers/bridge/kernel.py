@@ -26,7 +26,8 @@ from ... import sysctl
 from ...netlink import NetlinkError, NetlinkNotFoundError, RouteSocket
 
 __all__ = ["random_mac", "ensure_bridge", "delete_bridge", "add_endpoint_veth", "attach", "delete_links",
-           "link_index", "garp_reply", "refresh_neighbour", "OWN_GROUP", "LEAK_GROUP"]
+           "link_index", "garp_reply", "unsolicited_na", "refresh_neighbour", "OWN_GROUP",
+           "LEAK_GROUP"]
 
 # Link groups: libnet's host ends of veths, and links about to be deleted
 # together.
@@ -141,12 +142,39 @@ def garp_reply(mac: str, ipv4: str) -> bytes:
     return _BROADCAST + m + _ARP_REPLY + m + a + m + a
 
 
-def refresh_neighbour(host: RouteSocket, bridge_index: int, ipv4: str, mac: str) -> None:
-    """The host's own entry for ``ipv4`` on the bridge, if it has one, now
-    points at ``mac`` (stale: confirmed on next use).  None is created: an
-    entry per container would overflow the ARP table's gc_thresh3."""
+_ALL_NODES = socket.inet_pton(socket.AF_INET6, "ff02::1")
+_ALL_NODES_MAC = b"\x33\x33\x00\x00\x00\x01"
+_NA_LENGTH = 32                  # the advertisement (24 bytes) and its target MAC option (8)
+
+
+def _checksum(data: bytes) -> int:
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def unsolicited_na(mac: str, ipv6: str) -> bytes:
+    """An unsolicited neighbour advertisement of ``ipv6`` at ``mac`` to all
+    nodes (RFC 4861 7.2.6), as the kernel's ndisc_notify sends it: from the
+    address itself, hop limit 255, the override flag set, the target's MAC
+    in an option.  Receivers update an entry they hold for the address
+    (stale), and create none."""
+    m = bytes.fromhex(mac.replace(":", ""))
+    a = socket.inet_pton(socket.AF_INET6, ipv6)
+    body = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + a + bytes((2, 1)) + m
+    pseudo = a + _ALL_NODES + struct.pack("!IxxxB", _NA_LENGTH, 58)
+    body = body[:2] + struct.pack("!H", _checksum(pseudo + body)) + body[4:]
+    header = struct.pack("!IHBB", 6 << 28, _NA_LENGTH, 58, 255) + a + _ALL_NODES
+    return _ALL_NODES_MAC + m + b"\x86\xdd" + header + body
+
+
+def refresh_neighbour(host: RouteSocket, bridge_index: int, address: str, mac: str) -> None:
+    """The host's own entry for ``address`` (IPv4 or IPv6) on the bridge, if
+    it has one, now points at ``mac`` (stale: confirmed on next use).  None
+    is created: an entry per container would overflow gc_thresh3."""
     try:
-        host.neigh_change(ipv4, mac, bridge_index, state="stale")
+        host.neigh_change(address, mac, bridge_index, state="stale")
     except NetlinkNotFoundError:
         pass
 

@@ -178,6 +178,22 @@ def test_dual_stack_join_announces_both_from_the_bridge(env):
                 and r.message.type == nl.RTM_NEWLINK and r.message.get("address")]
 
 
+def test_the_announcement_is_best_effort(env, caplog):
+    """A host entry the kernel refuses to change (not "no such entry": that
+    is the usual case, silent) is logged; the join goes on."""
+    c, host, _ = env
+    net = new_net(c)
+    host.fail_on = {"neigh_change": errno.EINVAL}
+    ep, sb = net.create_endpoint("web"), c.new_sandbox("ctr")
+    with caplog.at_level("WARNING", logger="libnet"):
+        ep.join(sb)
+    assert ep.sandbox_id == sb.id and "updating the host's entry for web" in caplog.text
+    other, sb2 = net.create_endpoint("other"), c.new_sandbox("ctr2")
+    caplog.clear()
+    other.join(sb2)                                # ENOENT (no entry): nothing to say
+    assert "host's entry" not in caplog.text
+
+
 def test_announcer_sockets_are_kept_and_closed(cfg, host):
     c = Controller(cfg, firewall=RecordingFirewall(), host_ops=host)
     sockets = []

@@ -191,11 +191,11 @@ class BridgeDriver(Driver):
         except OSError as e:
             # Best effort, as the kernel's own announcement is: the address
             # works without it; only a stale neighbour entry elsewhere waits
-            # for its own re-check.
+            # for its own re-check.  The same goes for the host's entries.
             log.warning("libnet: announcing %s on %s failed: %s", ep.name, name, e)
             self._close_announcer(name)
-        for ip, _ in frames:
-            kernel.refresh_neighbour(self.host, index, ip, ep.mac)
+        for err in kernel.refresh_neighbours(self.host, index, [ip for ip, _ in frames], ep.mac):
+            log.warning("libnet: updating the host's entry for %s failed: %s", ep.name, err)
 
     def _close_announcer(self, name: str | None) -> None:
         held = self._announcers.pop(name, None) if name else None

@@ -26,7 +26,7 @@ from ... import sysctl
 from ...netlink import NetlinkError, NetlinkNotFoundError, RouteSocket
 
 __all__ = ["random_mac", "ensure_bridge", "delete_bridge", "add_endpoint_veth", "attach", "delete_links",
-           "link_index", "garp_reply", "unsolicited_na", "refresh_neighbour", "OWN_GROUP",
+           "link_index", "garp_reply", "unsolicited_na", "refresh_neighbours", "OWN_GROUP",
            "LEAK_GROUP"]
 
 # Link groups: libnet's host ends of veths, and links about to be deleted
@@ -169,14 +169,19 @@ def unsolicited_na(mac: str, ipv6: str) -> bytes:
     return _ALL_NODES_MAC + m + b"\x86\xdd" + header + body
 
 
-def refresh_neighbour(host: RouteSocket, bridge_index: int, address: str, mac: str) -> None:
-    """The host's own entry for ``address`` (IPv4 or IPv6) on the bridge, if
-    it has one, now points at ``mac`` (stale: confirmed on next use).  None
-    is created: an entry per container would overflow gc_thresh3."""
+def refresh_neighbours(host: RouteSocket, bridge_index: int, addresses: Iterable[str],
+                       mac: str) -> list[NetlinkError]:
+    """The host's own entries for ``addresses`` (IPv4, IPv6) on the bridge,
+    those it has, now point at ``mac`` (stale: confirmed on next use); one
+    send.  None is created: an entry per container would overflow
+    gc_thresh3.  Returns the failures other than "no such entry"."""
     try:
-        host.neigh_change(address, mac, bridge_index, state="stale")
-    except NetlinkNotFoundError:
-        pass
+        with host.batch() as b:
+            for address in addresses:
+                b.neigh_change(address, mac, bridge_index, state="stale")
+    except NetlinkError as e:
+        return [x for x in (getattr(e, "errors", None) or [e]) if x.errno != errno.ENOENT]
+    return []
 
 
 def delete_links(host: RouteSocket, names: list[str]) -> None:

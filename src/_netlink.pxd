@@ -69,14 +69,15 @@ cdef class MessageType:
 
 
 cdef class Message:
-    cdef bytes _buf
-    cdef Py_ssize_t _off
+    cdef object _buf                 # what holds the bytes: a bytes object or a dump's _Arena
+    cdef const uint8_t *_p           # the message's first byte, inside _buf
     cdef uint32_t _len
     cdef uint32_t _attr_start
     cdef MessageType _mt
     cdef uint32_t _tb[MESSAGE_SLOTS]
 
-    cdef int _init(self, bytes buf, Py_ssize_t off, uint32_t length, MessageType mt) except -1
+    cdef int _init(self, object owner, const uint8_t *base, uint32_t length,
+                   MessageType mt) except -1
     cdef const uint8_t *_base(self)
     cdef const uint8_t *_attr(self, int t, Py_ssize_t *n)
     cdef object _value(self, int t)
@@ -96,6 +97,9 @@ cdef class NetlinkSocket:
     cdef int _check_open(self) except -1
     cdef int _send(self, const char *data, Py_ssize_t n) except -1
     cdef Py_ssize_t _recv(self, int flags) except -2
+    cdef Py_ssize_t _recv_into(self, char *buf, Py_ssize_t size, int flags) except -2
+    cdef bint _dump_chunk(self, object owner, const uint8_t *base, Py_ssize_t n, uint32_t seq,
+                          int proto, object op, list out, bint *intr) except -1
     cdef uint32_t _next_seq(self)
     cdef int _queue(self, object msg, uint16_t add_flags, uint32_t seq) except -1
     cdef object _error_from(self, const uint8_t *m, uint32_t mlen, object op,

@@ -425,6 +425,51 @@ def test_dump_that_never_settles_raises(route, ns):
     assert e.value.attempts == 3 and e.value.errno == errno.EINTR
 
 
+def test_long_dump_messages_keep_their_memory(route, ns):
+    """A long dump is received into 2 MiB arenas (past its first datagrams)
+    that its messages point into.  An arena is reused only once every
+    message in it is gone: a later dump, of links whose MTUs changed, must
+    not show through messages still held, and one that reuses freed arenas
+    must read right."""
+    n = 1500                                # ~4 MB of messages: several arenas
+    with route.batch() as b:
+        for i in range(n):
+            b.link_add_veth(f"a{i}", f"b{i}")
+
+    def set_mtus(base):
+        with route.batch() as b:
+            for i in range(n):
+                b.link_set(f"a{i}", mtu=base + i % 300)
+                b.link_set(f"b{i}", mtu=base + 300 + i % 300)
+
+    def fields(links):
+        return {l.name: (l.index, l.mtu, l.mac, l.kind) for l in links}
+
+    def oracle():
+        return {j["ifname"]: (j["ifindex"], j["mtu"], j.get("address")) for j in
+                ip_json(ns, "link", "show")}
+
+    def check(got, want):
+        assert len(got) == 2 * n + 1
+        assert {k: v[:3] for k, v in got.items()} == want
+        assert {v[3] for k, v in got.items() if k != "lo"} == {"veth"}
+
+    set_mtus(1000)
+    first = route.link_dump()
+    first_fields, first_want = fields(first), oracle()
+    check(first_fields, first_want)
+    set_mtus(2000)
+    second = route.link_dump()                   # new arenas: the first's are held
+    check(fields(second), oracle())
+    assert fields(first) == first_fields
+    second_fields = fields(second)
+    del first                                    # its arenas go idle...
+    set_mtus(3000)
+    third = route.link_dump()                    # ...and this dump reuses them
+    check(fields(third), oracle())
+    assert fields(second) == second_fields
+
+
 def test_events_for_changes(route, ns):
     with EventSocket(("link", "addr", "route"), netns=ns) as ev:
         route.link_add_veth("ev0", "ev1", up=True)

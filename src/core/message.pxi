@@ -69,17 +69,17 @@ cdef inline MessageType message_type(int protocol, int msg_type):
 cdef class Message:
     """A parsed netlink message: header fields, and attributes decoded on demand."""
 
-    cdef int _init(self, bytes buf, Py_ssize_t off, uint32_t length,
+    cdef int _init(self, object owner, const uint8_t *base, uint32_t length,
                    MessageType mt) except -1:
-        cdef const uint8_t *base = <const uint8_t *>PyBytes_AS_STRING(buf) + off
+        # ``base``: the message's first byte, in memory ``owner`` keeps alive.
         cdef Cursor c
         cdef uint16_t raw_type
         cdef int t
         cdef const uint8_t *v
         cdef Py_ssize_t vn
         cdef Py_ssize_t start = sizeof(nlmsghdr) + (mt.header_len if mt is not None else 0)
-        self._buf = buf
-        self._off = off
+        self._buf = owner
+        self._p = base
         self._len = length
         self._mt = mt
         if mt is None or start > length:
@@ -94,7 +94,7 @@ cdef class Message:
         return 0
 
     cdef inline const uint8_t *_base(self):
-        return <const uint8_t *>PyBytes_AS_STRING(self._buf) + self._off
+        return self._p
 
     cdef inline const uint8_t *_attr(self, int t, Py_ssize_t *n):
         """The value of top-level attribute ``t`` and its length, or NULL."""
@@ -200,7 +200,12 @@ cdef class Message:
 
 
 cdef Message message_parse(bytes buf, Py_ssize_t off, uint32_t length, int protocol):
-    cdef uint16_t msg_type = read_u16(<const uint8_t *>PyBytes_AS_STRING(buf) + off + 4)
+    return message_parse_at(buf, <const uint8_t *>PyBytes_AS_STRING(buf) + off, length, protocol)
+
+
+cdef Message message_parse_at(object owner, const uint8_t *base, uint32_t length, int protocol):
+    """The message at ``base`` (``length`` bytes, in memory ``owner`` keeps alive)."""
+    cdef uint16_t msg_type = read_u16(base + 4)
     cdef MessageType mt = message_type(protocol, msg_type)
     cdef Message m
     if mt is None:
@@ -209,7 +214,7 @@ cdef Message message_parse(bytes buf, Py_ssize_t off, uint32_t length, int proto
         m = Link.__new__(Link)
     else:
         m = mt.cls.__new__(mt.cls)
-    m._init(buf, off, length, mt)
+    m._init(owner, base, length, mt)
     return m
 
 

@@ -88,7 +88,7 @@ class Reaper:
             return self._cond.wait_for(lambda: self._pending == 0, timeout)
 
     def close(self) -> None:
-        """Run what is queued, then stop the thread.  Idempotent."""
+        """Run what is queued, then stop the threads.  Idempotent."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()

@@ -184,3 +184,75 @@ def test_error_classes():
     import pickle
     again = pickle.loads(pickle.dumps(e))
     assert type(again) is type(e) and again.ext_ack == "already there" and again.seq == 5
+
+
+def _verbs():
+    """RouteSocket's verbs, returning what they would send (message, op)."""
+    from libnet.netlink import route
+
+    class Capture(route._Verbs):
+        def _submit(self, msg, op, keep=None):
+            return msg, op
+
+        def _resolve(self, link):
+            return link
+    return Capture()
+
+
+ADD = nl.NLM_F_CREATE | nl.NLM_F_EXCL
+
+
+@pytest.mark.parametrize("given, packed, prefixlen, text", [
+    ("10.1.0.2/16", "10.1.0.2", 16, "10.1.0.2/16"),
+    ("10.1.0.2", "10.1.0.2", 32, "10.1.0.2/32"),
+    ("10.1.0.2/255.255.0.0", "10.1.0.2", 16, "10.1.0.2/16"),
+    ("fd00::0002/64", "fd00::2", 64, "fd00::2/64"),
+])
+def test_addr_verb_encodes_as_the_core(given, packed, prefixlen, text):
+    """The verbs pack addresses themselves (inet_pton, not ipaddress): the
+    bytes are the core's for the same values, whatever form was given."""
+    import ipaddress
+    v6 = ":" in packed
+    want = nl.encode_message(nl.NETLINK_ROUTE, nl.RTM_NEWADDR, ADD,
+                             {"family": nl.AF_INET6 if v6 else nl.AF_INET, "prefixlen": prefixlen,
+                              "index": 3, "scope": 0, "flags": 0},
+                             {"local": packed, "address": packed})
+    for form in (given, ipaddress.ip_interface(given)):
+        assert _verbs().addr_add(3, form) == (want, f"addr_add {text} dev 3")
+
+
+def test_route_and_neighbour_verbs_encode_as_the_core():
+    v = _verbs()
+    msg, _ = v.route_replace("default", gateway="10.1.0.1", dev=2)
+    (m,) = nl.decode_messages(msg)
+    assert m.attrs["gateway"] == "10.1.0.1" and m.header["family"] == nl.AF_INET
+    msg, _ = v.route_replace("default", gateway="fd00::1", dev=2)
+    (m,) = nl.decode_messages(msg)
+    assert m.attrs["gateway"] == "fd00::1" and m.header["family"] == nl.AF_INET6
+    msg, op = v.route_replace("10.2.0.0/16", gateway="10.1.0.1", dev=2)
+    (m,) = nl.decode_messages(msg)
+    assert m.attrs["dst"] == "10.2.0.0" and m.header["dst_len"] == 16
+    assert op == "route_replace 10.2.0.0/16"
+    with pytest.raises(ValueError, match="host bits set"):
+        v.route_replace("10.2.0.1/16", gateway="10.1.0.1", dev=2)
+    with pytest.raises(ValueError, match="invalid destination"):
+        v.route_replace("10.2.0.0/40", gateway="10.1.0.1", dev=2)
+    msg, op = v.neigh_change("fd00::0005", "02:42:0a:01:00:05", 4, state="stale")
+    (m,) = nl.decode_messages(msg)
+    assert m.attrs["dst"] == "fd00::5" and m.header["family"] == nl.AF_INET6
+    assert op == "neigh_change fd00::5 dev 4"
+
+
+@pytest.mark.parametrize("bad", ["10.0.0.256/24", "10.0.0.1/33", "10.0.0.1/", "10.0.0.1/+8",
+                                 "1.2.3/8", "010.0.0.1/8", "fd00::1/129", "fe80::1%eth0/64", ""])
+def test_addr_verb_refuses_bad_addresses(bad):
+    with pytest.raises(ValueError, match="invalid address"):
+        _verbs().addr_add(3, bad)
+
+
+@pytest.mark.parametrize("bad", ["10.0.0.256", "10.0.0.1 ", "::1::2", "fe80::1%eth0", 7])
+def test_gateway_and_neighbour_refuse_bad_addresses(bad):
+    with pytest.raises(ValueError, match="invalid IP address"):
+        _verbs().route_replace("default", gateway=bad, dev=2)
+    with pytest.raises(ValueError, match="invalid IP address"):
+        _verbs().neigh_change(bad, "02:42:0a:01:00:05", 4)

@@ -15,6 +15,7 @@ saw, so a test can tell NAT from no NAT.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 
@@ -398,3 +399,32 @@ def test_ensure_is_idempotent(topo):
     topo.fw.ensure()
     topo.fw.add_network(NET_A)
     assert list_ruleset(topo.ns["host"]) == before
+
+
+def test_port_probe_binds_in_its_namespace(make_ns):
+    """PortProbe's sockets are made in its namespace, a batch at a time: a
+    listener there is seen, one in the caller's namespace is not, past
+    several batches, and the calling thread's namespace is left alone."""
+    from libnet.portmap import PortProbe
+    host, other = make_ns(), make_ns()
+    probe = PortProbe(host, batch=3)
+    with netns.enter(host):
+        held = socket.socket()
+    with netns.enter(other):
+        mine = socket.socket()
+    with held, mine:
+        for s, port in ((held, 6100), (mine, 6101)):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", port))
+            s.listen(1)
+        with netns.enter(other):
+            before = os.readlink("/proc/thread-self/ns/net")
+            for _ in range(4):                              # 12 tests: 4 batches
+                assert probe.in_use("tcp", "0.0.0.0", 6100)
+                assert not probe.in_use("tcp", "0.0.0.0", 6101)
+                assert not probe.in_use("udp", "0.0.0.0", 6100)
+            assert os.readlink("/proc/thread-self/ns/net") == before
+    assert not probe.in_use("tcp", "0.0.0.0", 6100)         # closed now
+    probe.close()
+    assert probe.in_use("tcp", "0.0.0.0", 6100) is False    # made again after close
+    probe.close()

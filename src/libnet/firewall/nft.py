@@ -11,7 +11,7 @@ be programmed twice, and never shadowed by an earlier rule).
 
 Host-side facts are read in the host namespace, never by a process: the
 ephemeral range from net.ipv4.ip_local_port_range, sockets by a bind test
-(portmap.port_in_use), local addresses by an
+(portmap.PortProbe, from sockets made there in batches), local addresses by an
 RTM_GETADDR dump.  Sysctls the layout relies on are written through
 ``libnet.sysctl`` in the host namespace: route_localnet on the bridge
 (add_network: localhost reaches published ports, as the kernel otherwise
@@ -27,12 +27,11 @@ import ipaddress
 import threading
 from typing import Any, Iterable
 
-from .. import netns as _netns
 from .. import sysctl
 from ..errors import ConflictError, InvalidParameterError, NotFoundError, UnavailableError
 from ..netlink import Element, NftSocket, RouteSocket, Verdict
 from ..netlink.nft import Set
-from ..portmap import PortIndex, local_port_range, port_in_use
+from ..portmap import PortIndex, PortProbe, local_port_range
 from . import layout as L
 from .api import (ANY4, ANY6, Firewall, FirewallNetwork, PortMapping, PublishRequest,
                   Reconciliation)
@@ -116,6 +115,7 @@ class NftFirewall(Firewall):
         self._networks: dict[str, FirewallNetwork] = {}
         self._index = PortIndex()
         self._check_sockets = check_sockets
+        self._probe = PortProbe(host_netns)
         self._port_range = port_range
         self._sysctls = sysctls
         self._cursor: dict[str, int] = {}
@@ -123,6 +123,7 @@ class NftFirewall(Firewall):
 
     def close(self) -> None:
         self._nft.close()
+        self._probe.close()
         if self._rtnl is not None:
             self._rtnl.close()
 
@@ -333,17 +334,11 @@ class NftFirewall(Firewall):
 
     def _plan(self, req: PublishRequest, network: FirewallNetwork) -> list[PortMapping]:
         """Every mapping of ``req``, validated and with host ports chosen; raises
-        before anything is programmed.  The thread enters the host namespace
-        once for the whole plan (the port range and the bind tests are read
-        there), instead of once per port."""
-        if self._netns is None:
-            return self._plan_here(req, network)
-        with _netns.enter(self._netns):
-            return self._plan_here(req, network)
-
-    def _plan_here(self, req: PublishRequest, network: FirewallNetwork) -> list[PortMapping]:
+        before anything is programmed.  Nothing here enters the host
+        namespace: the port range is read from it once, the bind tests use
+        sockets made there ahead of time (``PortProbe``)."""
         if self._port_range is None:
-            self._port_range = local_port_range(None)
+            self._port_range = local_port_range(self._netns)
         rng = self._port_range
         local: set[str] | None = None
         pending = PortIndex()
@@ -354,7 +349,7 @@ class NftFirewall(Firewall):
                 proto, host_ip, port)
             if held is not None:
                 return f"already published by libnet ({held})"
-            if self._check_sockets and port_in_use(None, proto, host_ip, port):
+            if self._check_sockets and self._probe.in_use(proto, host_ip, port):
                 return "held by a socket of the host (bind: address in use)"
             return None
 

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Iterator
 from .. import netns as _netns
 from .. import sysctl
 
-__all__ = ["PortIndex", "local_port_range", "bound_ports", "socket_conflict", "port_in_use",
-           "ANY_ADDRESSES"]
+__all__ = ["PortIndex", "PortProbe", "local_port_range", "bound_ports", "socket_conflict",
+           "port_in_use", "ANY_ADDRESSES"]
 
 ANY_ADDRESSES = ("0.0.0.0", "::")
 
@@ -102,22 +102,38 @@ def port_in_use(netns: Any, proto: str, host_ip: str, port: int) -> bool:
     and a listener does).  Reading /proc/net/tcp instead walks the kernel's
     whole socket hash, about 2 ms a file here even when the namespace has
     no socket; a bind test is a few microseconds.  A protocol the kernel
-    lacks (SCTP without its module) holds nothing."""
+    lacks (SCTP without its module) holds nothing.  (Many tests in a row:
+    ``PortProbe``.)"""
     family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
-    kind, number = _SOCK[proto]
     try:
         if netns is None:
-            s = socket.socket(family, kind, number)
+            s = _test_socket(family, proto)
         else:
             with _netns.enter(netns):
-                s = socket.socket(family, kind, number)
+                s = _test_socket(family, proto)
     except OSError:
         return False
-    with s:
+    return _bind_test(s, host_ip, port)
+
+
+def _test_socket(family: int, proto: str) -> socket.socket:
+    """A socket for one bind test, made in the calling thread's namespace."""
+    kind, number = _SOCK[proto]
+    s = socket.socket(family, kind, number)
+    try:
         if family == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         if proto != "udp":
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def _bind_test(s: socket.socket, host_ip: str, port: int) -> bool:
+    """Bind ``s`` (then close it): whether the address was in use."""
+    with s:
         try:
             s.bind((host_ip, port))
         except OSError as e:
@@ -127,6 +143,48 @@ def port_in_use(netns: Any, proto: str, host_ip: str, port: int) -> bool:
                 return False
             raise
         return False
+
+
+class PortProbe:
+    """Bind tests (``port_in_use``) in one namespace, many in a row: the
+    sockets are made there ``batch`` at a time, so a test costs a bind and a
+    close, not also a socket, its options and, for another namespace, the
+    two setns of entering it and coming back (~40 us here).  A caller
+    serializes its calls (the firewall's lock)."""
+
+    def __init__(self, netns: Any = None, batch: int = 16) -> None:
+        self._netns = netns
+        self._batch = batch
+        self._spare: dict[tuple[int, str], list[socket.socket]] = {}
+
+    def in_use(self, proto: str, host_ip: str, port: int) -> bool:
+        family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+        spare = self._spare.get((family, proto))
+        if not spare:
+            spare = self._spare[(family, proto)] = self._make(family, proto)
+            if not spare:
+                return False                  # the kernel lacks the protocol
+        return _bind_test(spare.pop(), host_ip, port)
+
+    def _make(self, family: int, proto: str) -> list[socket.socket]:
+        out: list[socket.socket] = []
+        try:
+            if self._netns is None:
+                for _ in range(self._batch):
+                    out.append(_test_socket(family, proto))
+            else:
+                with _netns.enter(self._netns):
+                    for _ in range(self._batch):
+                        out.append(_test_socket(family, proto))
+        except OSError:
+            pass                              # fewer, or none: the protocol is missing
+        return out
+
+    def close(self) -> None:
+        for spare in self._spare.values():
+            for s in spare:
+                s.close()
+        self._spare.clear()
 
 
 def socket_conflict(bound: set[tuple[str, str, int]], proto: str, host_ip: str,

@@ -355,6 +355,25 @@ def test_hosts_and_resolv_conf(ctl):
     assert not [f for f in os.listdir(sb.dir) if f.startswith(".")]   # no temporaries left
 
 
+def test_hosts_rewritten_only_when_it_changes(ctl):
+    """A join or leave replaces hosts (a new inode) when its content changes,
+    and leaves it alone otherwise: a sandbox without a host name lists no
+    address of its own, so its file stays as new_sandbox wrote it."""
+    net = ctl.new_network("bridge", "hostsfile", ipam={"ipv4": [{"subnet": "10.66.0.0/24"}]})
+    plain, named = ctl.new_sandbox("plain"), ctl.new_sandbox("named", hostname="box")
+    inode = {sb: os.stat(sb.hosts_path).st_ino for sb in (plain, named)}
+    a, b = net.create_endpoint("a"), net.create_endpoint("b")
+    a.join(plain)
+    b.join(named)
+    assert os.stat(plain.hosts_path).st_ino == inode[plain]
+    assert os.stat(named.hosts_path).st_ino != inode[named]
+    assert "10.66.0.3\tbox" in open(named.hosts_path).read().splitlines()
+    inode[named] = os.stat(named.hosts_path).st_ino
+    b.leave(named)
+    assert os.stat(named.hosts_path).st_ino != inode[named]
+    assert "box" not in open(named.hosts_path).read()
+
+
 def test_ip_forwarding_is_the_bridge_drivers_option(tmp_path, host, make_ns):
     from libnet import sysctl
     assert sysctl.read("net/ipv4/ip_forward", host) == "0"

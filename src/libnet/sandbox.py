@@ -53,6 +53,7 @@ class Sandbox:
         self.gateway_endpoint = gateway_endpoint
         self._options_json: dict[str, Any] | None = None
         self._dir: str | None = None
+        self._hosts_written: str | None = None    # what libnet last wrote to hosts
         self.deleted = False
 
     # ---------------------------------------------------------------- queries
@@ -115,7 +116,8 @@ class Sandbox:
         """hosts (and with ``resolv_conf``, the first write, at new_sandbox:
         the folder and resolv.conf).  The first write of a file of our own
         folder creates it in place (no container can be reading it yet);
-        later ones replace it atomically."""
+        later ones replace it atomically, and only if its content changes (a
+        sandbox without a host name lists no addresses of its own)."""
         first = resolv_conf
         if first:
             try:
@@ -130,9 +132,11 @@ class Sandbox:
             addrs += [a for a in (ep.ipv4, ep.ipv6) if a]
             aliases += [a for a in ep.options.aliases if a not in aliases]
         o = self.options
-        write = write_new if first and not o.hosts_path else write_atomic
-        write(self.hosts_path, hosts_content(o.hostname, o.domainname, addrs, aliases,
-                                             o.extra_hosts))
+        hosts = hosts_content(o.hostname, o.domainname, addrs, aliases, o.extra_hosts)
+        if first or hosts != self._hosts_written:
+            write = write_new if first and not o.hosts_path else write_atomic
+            write(self.hosts_path, hosts)
+            self._hosts_written = hosts
         if first:
             servers, search, opts = host_resolv_conf(self._c.config.resolv_conf_source)
             write = write_new if not o.resolv_conf_path else write_atomic

@@ -271,13 +271,13 @@ def build(cls: type, values: Any, what: str) -> Any:
         return values
     if values is None:
         values = {}
-    if not isinstance(values, Mapping):
+    if type(values) is not dict and not isinstance(values, Mapping):
         raise InvalidParameterError(f"{what}: expected a mapping of options, got {type(values).__name__}")
     names = _NAMES.get(cls)
     if names is None:
         names = _NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
-    unknown = sorted(set(values) - names)
-    if unknown:
+    if not names.issuperset(values):
+        unknown = sorted(set(values) - names)
         raise InvalidParameterError(f"{what}: unknown option(s) {', '.join(unknown)}; "
                                     f"known: {', '.join(sorted(names))}")
     try:

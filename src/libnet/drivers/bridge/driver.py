@@ -11,8 +11,8 @@ no kernel link work) and unpublished when it leaves.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
+import socket
 from typing import Any, Mapping
 
 from ...errors import ConflictError, InvalidParameterError
@@ -238,5 +238,8 @@ def mac_from_ipv4(address: str | None) -> str | None:
     """Docker's convention: 02:42 and the four bytes of the IPv4 address."""
     if address is None:
         return None
-    ip = ipaddress.IPv4Address(address.partition("/")[0]).packed
-    return "02:42:" + ":".join(f"{b:02x}" for b in ip)
+    try:
+        ip = socket.inet_pton(socket.AF_INET, address.partition("/")[0])
+    except OSError:
+        raise ValueError(f"invalid IPv4 address {address!r}") from None
+    return "02:42:" + ip.hex(":")

@@ -309,7 +309,7 @@ def _fields(obj: Any) -> tuple[tuple[str, Any], ...] | None:
 def to_jsonable(obj: Any) -> Any:
     """Options as plain JSON (for the store), leaving out fields that hold
     their default (``from_jsonable`` gives them back): a record is about
-    a third of the size, and fits a SQLite page without overflow."""
+    a third of the size, so a commit writes fewer pages."""
     if isinstance(obj, _SCALARS):
         return obj
     spec = _fields(obj)

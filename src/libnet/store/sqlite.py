@@ -47,17 +47,17 @@ CREATE TABLE IF NOT EXISTS record (
     parent TEXT, data TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;
 """
 SCHEMA_VERSION = "2"
-# A new file's page size, and how much WAL to gather before a checkpoint.
-# A checkpoint runs inside the commit that crosses the line and, with
-# synchronous=NORMAL, costs two fsyncs: on ext4, 5-8 ms every ~260 endpoint
-# records with SQLite's defaults (4 KiB pages, 1,000 frames), which was
-# most of libnet's setup p99 in the density benchmark.  With 1 KiB pages a
-# commit writes ~4.4 KiB instead of ~15.6 (its leaf, overflow and split
-# pages), so the same 4 MiB of WAL holds 3.5 times the commits: over 6,000
-# records, 6 checkpoints instead of 23, each no longer than before (10-12
-# ms), and 30% less time in all (p50 40 us, p99 122 against 43 and 172).
-PAGE_SIZE = 1024
-WAL_CHECKPOINT_BYTES = 4 << 20
+# How much WAL to gather before a checkpoint.  A checkpoint runs inside the
+# commit that crosses the line and, with synchronous=NORMAL, costs two
+# fsyncs: on ext4, 5-9 ms every ~90 containers (three commits each) with
+# SQLite's default of 1,000 frames (4 MiB), which was most of libnet's
+# setup p99 in the density benchmark.  Every 16 MiB, for 2,000 containers'
+# records on ext4 (two runs each): 2 checkpoints instead of 11, of 16-19
+# ms instead of 7-9, and 261-268 ms in all instead of 264-359 (a page
+# rewritten many times in the WAL is copied back once).  1 KiB pages (a
+# commit writes less) did no better: every record then overflows its leaf,
+# and deletes took 38-63 us instead of 26-37.
+WAL_CHECKPOINT_BYTES = 16 << 20
 # An upsert keeps the row's seq (its place in listings) where INSERT OR
 # REPLACE would give it a new one.
 _UPSERT = ("INSERT INTO record VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET "
@@ -106,7 +106,6 @@ class SQLiteStore:
             # Before WAL is entered, so that its index lives in this
             # process's memory; the first write below takes the lock.
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
-            self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")   # (a new file only)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("COMMIT")

@@ -13,7 +13,9 @@ Printed: p50 / p99 of each step per slice of containers.
 ``--ipv6`` leaves IPv6 address generation on both veth ends (the kernel's
 default, and libnet's before it turned it off); ``--proc-sysctl`` writes
 arp_notify as the namespace's default under /proc/sys instead of by netlink
-(the two causes of growth that libnet removed).
+(the two causes of growth that libnet removed).  ``--default-queues``
+creates the veths without naming their queues, as libnet did before: each
+end then waits for an RCU grace period.
 
     unshare --net --mount python3 bench/kernel_steps.py -n 2000
     unshare --net --mount python3 bench/kernel_steps.py -n 2000 --ipv6 --proc-sysctl
@@ -68,6 +70,9 @@ def main() -> int:
     ap.add_argument("--ipv6", action="store_true", help="leave IPv6 address generation on")
     ap.add_argument("--proc-sysctl", action="store_true",
                     help="arp_notify as a /proc/sys default instead of by netlink")
+    ap.add_argument("--default-queues", action="store_true",
+                    help="create each veth without naming its queues (the kernel's default: "
+                         "one per CPU, cut back to one, a grace period per end)")
     ap.add_argument("--neigh-suppress", action="store_true",
                     help="also set neigh_suppress on each bridge port after enslaving it "
                          "(an experiment for O(1) announcements; libnet does not)")
@@ -91,7 +96,8 @@ def main() -> int:
                               if args.proc_sysctl else None)
             t1 = time.perf_counter()
             b = hs.batch()
-            b.add_raw(bl.veth_message(host_end, mac, ns.fileno()))
+            b.add_raw(bl.veth_message(host_end, mac, ns.fileno(),
+                                      queues=None if args.default_queues else 1))
             if not args.ipv6:
                 b.add_raw(bl.host_end_message(host_end))
             b.send()
@@ -125,7 +131,8 @@ def main() -> int:
         size = max(1, args.containers // args.slices)
         print(f"{args.containers} containers, {PER_BRIDGE} a bridge; ipv6 "
               f"{'on' if args.ipv6 else 'off'} on the veth ends, arp_notify by "
-              f"{'/proc/sys' if args.proc_sysctl else 'netlink'}"
+              f"{'/proc/sys' if args.proc_sysctl else 'netlink'}; veth queues "
+              f"{'by default' if args.default_queues else 'one per end'}"
               f"{'; neigh_suppress on the ports' if args.neigh_suppress else ''}; p50/p99 ms per slice")
         print("containers  " + "  ".join(f"{s:>13}" for s in STEPS))
         for lo in range(0, args.containers, size):

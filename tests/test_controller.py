@@ -133,13 +133,17 @@ def test_two_sandboxes_exchange_traffic(ctl, host):
     # No IPv6 on an IPv4-only network: no link-local address on eth0 or on
     # the bridge ports (whose DAD, RS and MLD the bridge would flood).
     assert [x for x in eth0["addr_info"] if x["family"] == "inet6"] == []
+    # One TX and one RX queue on each end (named in the creating request,
+    # which spares the kernel's cut from one per CPU and its grace period).
     for port in ports:
         (pj,) = ip_json(host, "-d", "link", "show", port)
         assert pj["inet6_addr_gen_mode"] == "none"
+        assert (pj["num_tx_queues"], pj["num_rx_queues"]) == (1, 1)
         (pa,) = ip_json(host, "addr", "show", port)
         assert pa["addr_info"] == []
     (ej,) = ip_json(nsa, "-d", "link", "show", "eth0")
     assert ej["inet6_addr_gen_mode"] == "none"
+    assert (ej["num_tx_queues"], ej["num_rx_queues"]) == (1, 1)
     from libnet import sysctl
     # The bridge driver announces the address from the host side: eth0
     # needs no arp_notify (which would flood a request on link-up too).

@@ -93,6 +93,33 @@ def test_veth_peer_in_other_namespace(route, ns, make_ns):
     assert [l.name for l in route.link_dump()] == ["lo", "veth-a"]
 
 
+def _possible_cpus() -> int:
+    n = 0
+    for part in open("/sys/devices/system/cpu/possible").read().strip().split(","):
+        first, _, last = part.partition("-")
+        n += int(last or first) - int(first) + 1
+    return n
+
+
+def test_veth_queues(route, ns, make_ns):
+    """``queues`` sets both ends' TX and RX queues, as `ip -d` reports them;
+    without it each end gets the kernel's default, one per possible CPU."""
+    other = make_ns()
+    route.link_add_veth("q-a", "q-b", peer_netns=other, queues=1)
+    route.link_add_veth("d-a", "d-b")
+    ends = [(ns, route.link_get("q-a"), 1), (ns, route.link_get("d-a"), _possible_cpus())]
+    with RouteSocket(other) as ro:
+        ends.append((other, ro.link_get("q-b"), 1))
+    for where, link, want in ends:
+        j = assert_link_matches_ip(where, link)
+        assert link.num_rx_queues == j.get("num_rx_queues")
+        assert (link.num_tx_queues, link.num_rx_queues) == (want, want), link.name
+    for bad in (0, -1, True, "1", 5000):
+        with pytest.raises(ValueError):
+            route.link_add_veth("bad0", "bad1", queues=bad)
+    assert "bad0" not in [l.name for l in route.link_dump()]
+
+
 def test_bridge_and_enslaving(route, ns):
     add_or_skip(route, "br0", "bridge", stp_state=0, forward_delay=500, mac="02:00:00:00:01:00")
     route.link_add_veth("p0", "p1", master="br0", up=True)

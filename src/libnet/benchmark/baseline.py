@@ -7,7 +7,8 @@ sandbox send; ``bench/test_bench_controller.py::test_same_requests`` checks
 byte for byte that libnet sends the same.  In order:
 
 1. host namespace, one send: ``veth_message`` (veth up, in libnet's link
-   group, peer eth0 created inside the container's namespace, echoed) and
+   group, peer eth0 created inside the container's namespace, one queue
+   per end, echoed) and
    ``host_end_message`` (no IPv6 address generation on the bridge port);
 2. container namespace, one send: ``sandbox_messages`` (lo up, eth0's
    IPv6 address generation off, the address, eth0 up, the default route);
@@ -49,14 +50,17 @@ def mac_of(address: str | ipaddress.IPv4Address) -> str:
     return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(address).packed)
 
 
-def veth_message(host_ifname: str, mac: str, ns_fd: int) -> bytes:
+def veth_message(host_ifname: str, mac: str, ns_fd: int, queues: int | None = 1) -> bytes:
     """The veth, host end up in libnet's link group, peer eth0 with ``mac``
-    created in the namespace of fd ``ns_fd``; the kernel echoes the new link."""
+    created in the namespace of fd ``ns_fd``, ``queues`` TX and RX queues
+    per end (None: the kernel's default, one per CPU cut back to one active,
+    which waits for a grace period per end); the kernel echoes the new link."""
+    q = {} if queues is None else {"num_tx_queues": queues, "num_rx_queues": queues}
     return nl.encode_message(
         ROUTE, nl.RTM_NEWLINK, CREATE | nl.NLM_F_ECHO, dict(_UP),
-        {"ifname": host_ifname, "group": OWN_GROUP,
+        {"ifname": host_ifname, "group": OWN_GROUP, **q,
          "linkinfo": {"kind": "veth", "data": {"peer": {
-             "ifname": "eth0", "address": mac, "net_ns_fd": ns_fd}}}})
+             "ifname": "eth0", "address": mac, **q, "net_ns_fd": ns_fd}}}})
 
 
 def host_end_message(host_ifname: str) -> bytes:

@@ -37,6 +37,22 @@ def test_records_round_trip_in_creation_order(tmp_path):
         again.close()
 
 
+def test_records_are_stored_as_compact_json(tmp_path):
+    """No spaces after separators; anything JSON holds comes back equal,
+    and a record an earlier libnet wrote with spaces still reads."""
+    data = {"a": [1, 2.5, None, True], "b": {"c": "d e", "é": "ü"}, "f": []}
+    st = SQLiteStore(str(tmp_path))
+    try:
+        st.put(StoreRecord("sandbox", "s1", "c1", data))
+        (text,) = st._db.execute("SELECT data FROM record WHERE id = 's1'").fetchone()
+        assert text == '{"a":[1,2.5,null,true],"b":{"c":"d e","\\u00e9":"\\u00fc"},"f":[]}'
+        assert st.get("sandbox", "s1").data == data
+        st._db.execute("UPDATE record SET data = ? WHERE id = 's1'", ('{"a": [1, 2]}',))
+        assert st.get("sandbox", "s1").data == {"a": [1, 2]}
+    finally:
+        st.close()
+
+
 def test_one_writer(tmp_path):
     st = SQLiteStore(str(tmp_path))
     try:

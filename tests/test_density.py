@@ -18,7 +18,7 @@ import time
 import pytest
 
 from libnet.benchmark.density import (SYSTEMS, evaluate_targets, percentiles, prefix_stats,
-                                      render_table)
+                                      render_table, round_summary)
 from libnet.benchmark.rundir import mounts_under
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0,
@@ -216,6 +216,52 @@ def _fake(setup_ms, teardown_ms):
             "series_ms": {"setup": setup_ms, "teardown": teardown_ms},
             "memory": {"in_process": True}, "total_s": 1.0, "containers_per_s": n,
             "total_teardown_s": sum(teardown_ms) / 1e3}
+
+
+def test_kernel_targets_take_the_median_of_the_rounds():
+    """With --rounds, the libnet-to-kernel targets are the median of the
+    rounds' ratios (each listed); the peers' targets stay round 1's."""
+    lib, ker = _fake([1.0] * 10, [1.0] * 10), _fake([0.5] * 10, [1.0] * 10)
+    lib["rounds"] = [round_summary(lib)] + [
+        {"status": "ok", "containers": 10, "setup_p50_ms": x, "teardown_p50_ms": 1.0,
+         "total_teardown_s": 0.02} for x in (1.3, 1.2)]
+    ker["rounds"] = [round_summary(ker)] + [
+        {"status": "ok", "containers": 10, "setup_p50_ms": 1.0, "teardown_p50_ms": 1.0,
+         "total_teardown_s": 0.01} for _ in range(2)]
+    results = {"systems": {"libnet": lib, "kernel": ker}}
+    t = {row["target"]: row for row in evaluate_targets(results, [10])}
+    setup = t["setup p50: libnet <= 1.5x the kernel's cost"]
+    assert setup["rounds"] == [2.0, 1.3, 1.2]
+    assert setup["ratio"] == 1.3 and setup["passed"] is True       # round 1 alone: 2.0, FAIL
+    assert "median of 3 rounds" in setup["why"]
+    total = t["teardown total (until unmounted), per container: libnet <= 1.5x the kernel's"]
+    assert total["rounds"] == [1.0, 2.0, 2.0] and total["passed"] is False
+    # A failed round: round 1 only, and said so.
+    ker["rounds"][2] = {"status": "failed", "containers": 0, "setup_p50_ms": None,
+                        "teardown_p50_ms": None, "total_teardown_s": None}
+    t = {row["target"]: row for row in evaluate_targets(results, [10])}
+    setup = t["setup p50: libnet <= 1.5x the kernel's cost"]
+    assert setup["ratio"] == 2.0 and "failed" in setup["why"] and "rounds" not in setup
+
+
+@needs_root
+def test_rounds_run_libnet_and_the_kernel_again(tmp_path):
+    run_dir = str(tmp_path / "bench")
+    p = bench(run_dir, "-n", "3", "--systems", "libnet,kernel", "--scaling", "1,3",
+              "--rounds", "2", "--json")
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["rounds"] == 2
+    for name in ("libnet", "kernel"):
+        rounds = data["systems"][name]["rounds"]
+        assert [r["status"] for r in rounds] == ["ok", "ok"]
+        assert [r["containers"] for r in rounds] == [3, 3]
+        assert all(r["setup_p50_ms"] > 0 for r in rounds)
+    t = {row["target"]: row for row in data["targets"]}
+    assert len(t["setup p50: libnet <= 1.5x the kernel's cost"]["rounds"]) == 2
+    assert "round 2" in p.stderr
+    assert_clean(run_dir)
+    assert bench(run_dir, "-n", "3", "--rounds", "0").returncode == 2
 
 
 def test_targets_compare_at_the_same_n():

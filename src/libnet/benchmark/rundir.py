@@ -85,6 +85,18 @@ class RunDir:
         _netlink.mount("tmpfs", p, "tmpfs", 0, "mode=0755")
         return p
 
+    def remove(self, *parts: str) -> None:
+        """Unmount what is mounted under ``parts`` and remove it: a system's
+        folder before it runs again (``libnet bench --rounds``)."""
+        p = os.path.realpath(os.path.join(self.path, *parts))
+        for point in reversed(mounts_under(p)):
+            try:
+                _netlink.umount(point, _netlink.MNT_DETACH_FLAG)
+            except OSError as e:
+                if e.errno not in (errno.EINVAL, errno.ENOENT):
+                    raise
+        shutil.rmtree(p, ignore_errors=True)
+
     def acquire(self) -> list[str]:
         """Take the directory; remove what a dead earlier run left (returned
         as a list of what was removed).  RunInProgress if a live run has it."""

@@ -401,6 +401,55 @@ def test_ensure_is_idempotent(topo):
     assert list_ruleset(topo.ns["host"]) == before
 
 
+def test_core_bind_tests(make_ns):
+    """The core's probe sockets: made in the namespace named (the calling
+    thread's is left alone), close-on-exec, IPv6-only for IPv6, SO_REUSEADDR
+    but for UDP; bind_test closes its socket whatever the outcome and
+    returns the bind's errno."""
+    import errno
+    from libnet import _netlink as nl
+    host = make_ns()
+    with netns.enter(host):
+        held = socket.socket()
+    with held, netns.open_netns(host) as ns:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind(("0.0.0.0", 6200))
+        held.listen(1)
+        before = os.readlink("/proc/thread-self/ns/net")
+        fds = nl.probe_sockets(3, socket.AF_INET, socket.SOCK_STREAM, netns=ns.fileno())
+        v6 = nl.probe_sockets(1, socket.AF_INET6, socket.SOCK_STREAM, netns=ns.fileno())
+        udp = nl.probe_sockets(1, socket.AF_INET, socket.SOCK_DGRAM, netns=ns.fileno())
+        assert os.readlink("/proc/thread-self/ns/net") == before
+        assert len(fds) == 3 and len(v6) == len(udp) == 1
+        for fd in fds + v6 + udp:
+            assert not os.get_inheritable(fd)
+        with socket.socket(fileno=os.dup(v6[0])) as s6, socket.socket(fileno=os.dup(udp[0])) as su, \
+                socket.socket(fileno=os.dup(fds[0])) as s4:
+            assert s6.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
+            assert s4.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) == 1
+            assert su.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) == 0
+        any4 = socket.inet_pton(socket.AF_INET, "0.0.0.0")
+        assert nl.bind_test(fds[0], socket.AF_INET, any4, 6200) == errno.EADDRINUSE
+        assert nl.bind_test(fds[1], socket.AF_INET, any4, 6201) == 0
+        # IPv6-only: the IPv4 listener does not hold [::]:6200.
+        assert nl.bind_test(v6[0], socket.AF_INET6, socket.inet_pton(socket.AF_INET6, "::"), 6200) == 0
+        with netns.enter(host):
+            bound = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with bound:
+            bound.bind(("0.0.0.0", 6300))
+            assert nl.bind_test(udp[0], socket.AF_INET, any4, 6300) == errno.EADDRINUSE
+        with pytest.raises(ValueError):
+            nl.bind_test(fds[2], socket.AF_INET6, any4, 1)          # 4 bytes for IPv6
+        for fd in fds + v6 + udp:                                   # every one closed
+            with pytest.raises(OSError):
+                os.fstat(fd)
+        with pytest.raises(OSError):
+            nl.probe_sockets(1, socket.AF_INET, socket.SOCK_STREAM, 253)   # no such protocol
+        with pytest.raises(ValueError):
+            nl.probe_sockets(1, socket.AF_UNIX, socket.SOCK_STREAM)
+        assert os.readlink("/proc/thread-self/ns/net") == before
+
+
 def test_port_probe_binds_in_its_namespace(make_ns):
     """PortProbe's sockets are made in its namespace, a batch at a time: a
     listener there is seen, one in the caller's namespace is not, past

@@ -46,6 +46,10 @@ cdef extern from "compat.h" nogil:
         EINTR
         EAGAIN
         ENOBUFS
+        SOCK_DGRAM
+        SO_REUSEADDR
+        IPPROTO_IPV6
+        IPV6_V6ONLY
 
     int socket(int domain, int type, int protocol)
     struct sockaddr:

@@ -292,6 +292,12 @@ MS_PRIVATE_FLAG: int
 MS_SHARED_FLAG: int
 MNT_DETACH_FLAG: int
 
+# ------------------------------------------------------------------ bind tests (libnet.portmap)
+
+def probe_sockets(count: int, family: int, type: int, protocol: int = ...,
+                  netns: int | None = ...) -> list[int]: ...
+def bind_test(fd: int, family: int, address: bytes, port: int) -> int: ...
+
 # ------------------------------------------------------------------ attribute sets and headers
 
 IFINFOMSG: StructSpec

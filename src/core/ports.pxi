@@ -27,7 +27,7 @@ def probe_sockets(int count, int family, int type, int protocol=0, netns=None):
     namespace open as fd ``netns`` (None: the caller's).  Fewer if the
     kernel stops giving them (none for a protocol it lacks): the error of
     the first one that failed is raised only when none was made."""
-    cdef int fd, cur = -1, made = 0, err = 0, i
+    cdef int fd, cur = -1, err = 0, i
     cdef list out = []
     if count <= 0:
         return out

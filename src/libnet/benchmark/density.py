@@ -45,8 +45,8 @@ from .rundir import RunDir, RunInProgress, default_path
 from .systems import (PER_NETWORK, PORTS, Clock, Context, KernelSystem, LibnetSystem, System,
                       spec)
 
-__all__ = ["main", "add_arguments", "run", "SYSTEMS", "percentiles", "evaluate_targets", "round_summary",
-           "render_table"]
+__all__ = ["main", "add_arguments", "run", "SYSTEMS", "percentiles", "evaluate_targets",
+           "round_summary", "render_table"]
 
 SYSTEMS: dict[str, Callable[[], System]] = {
     "libnet": LibnetSystem,

@@ -58,7 +58,13 @@ class Reaper:
         self._name = name
         self._workers = workers
         self._queue: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = collections.deque()
-        self._cond = threading.Condition()
+        # One lock, two conditions: a submission wakes one worker and a
+        # finished call wakes only those waiting for the queue to drain.  A
+        # spurious wake-up costs the caller's thread a handoff of the GIL in
+        # the middle of its next delete.
+        lock = threading.Lock()
+        self._work = threading.Condition(lock)
+        self._done = threading.Condition(lock)
         self._pending = 0          # submitted, not finished
         self._threads: list[threading.Thread] = []
         self._closed = False
@@ -69,7 +75,7 @@ class Reaper:
         return self._pending
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        with self._cond:
+        with self._work:
             if self._closed:
                 raise RuntimeError("the reaper is closed")
             self._queue.append((fn, args))
@@ -80,18 +86,18 @@ class Reaper:
                     t.start()
                     self._threads.append(t)
                 _running.add(self)
-            self._cond.notify_all()
+            self._work.notify()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every call submitted so far has run; False on timeout."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._pending == 0, timeout)
+        with self._done:
+            return self._done.wait_for(lambda: self._pending == 0, timeout)
 
     def close(self) -> None:
         """Run what is queued, then stop the threads.  Idempotent."""
-        with self._cond:
+        with self._work:
             self._closed = True
-            self._cond.notify_all()
+            self._work.notify_all()
             threads = list(self._threads)
         for t in threads:
             if t is not threading.current_thread():
@@ -99,8 +105,8 @@ class Reaper:
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._queue or self._closed)
+            with self._work:
+                self._work.wait_for(lambda: self._queue or self._closed)
                 if not self._queue:
                     return                    # closed and drained
                 fn, args = self._queue.popleft()
@@ -112,7 +118,8 @@ class Reaper:
                 log.exception("libnet: background release failed: %s%r",
                               getattr(fn, "__qualname__", fn), args)
             finally:
-                with self._cond:
+                with self._done:
                     self._pending -= 1
                     self.failures += failed
-                    self._cond.notify_all()
+                    if self._pending == 0:
+                        self._done.notify_all()

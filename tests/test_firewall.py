@@ -24,7 +24,7 @@ import pytest
 from libnet import netns, sysctl
 from libnet.errors import ConflictError, InvalidParameterError, NotFoundError
 from libnet.firewall import (ANY4, FirewallNetwork, NftFirewall, PortMapping, PublishRequest)
-from libnet.netlink import RouteSocket
+from libnet.netlink import Element, RouteSocket
 from libnet.options import PortBinding
 
 from nft_support import list_ruleset, need_nft
@@ -221,6 +221,36 @@ def test_unpublish_stops_forwarding(topo):
     topo.fw.unpublish(got)      # idempotent
     with pytest.raises(ConnectionRefusedError):
         topo.tcp("outside", "10.9.0.1", 8181)
+    assert topo.fw.programmed() == ()
+
+
+def test_unpublish_sends_the_delete_built_at_publish(topo, monkeypatch):
+    """A publish encodes the transaction that undoes it; the unpublish of
+    the same mappings sends it as is.  If the kernel lost one of them in
+    between, that transaction fails whole and the general path removes the
+    rest."""
+    from libnet.netlink import NftSocket
+    from libnet.netlink.nft import Transaction
+    from libnet.firewall import layout as L
+    got = topo.fw.publish(req("ep-u", "172.20.0.2", PortBinding("tcp", 80, host_port=8183),
+                              PortBinding("tcp", 81, host_port=8184)))
+    other = topo.fw.publish(req("ep-v", "172.20.0.3", PortBinding("tcp", 80, host_port=8185)))
+
+    def no_encoding(*a, **k):
+        raise AssertionError("unpublish encoded a transaction")
+    with monkeypatch.context() as m:
+        m.setattr(Transaction, "delete_elements", no_encoding)
+        topo.fw.unpublish(got)
+    assert topo.fw.programmed() == other
+    with pytest.raises(ConnectionRefusedError):
+        topo.tcp("outside", "10.9.0.1", 8183)
+    # The kernel loses one of two mappings behind the firewall's back.
+    two = topo.fw.publish(req("ep-w", "172.20.0.2", PortBinding("tcp", 80, host_port=8186),
+                              PortBinding("tcp", 81, host_port=8187)))
+    with NftSocket(topo.ns["host"]) as nft, nft.transaction() as tx:
+        tx.delete_elements(L.PORTS4, [Element((6, 8186), ("172.20.0.2", 80))])
+    topo.fw.unpublish(two)
+    topo.fw.unpublish(other)
     assert topo.fw.programmed() == ()
 
 

@@ -96,6 +96,11 @@ def test_json_has_the_run_fields_and_targets(results):
         assert key in data
     assert data["containers"] == 5 and data["ports_per_container"] == 4
     assert data["scaling"] == [2, 5]
+    # By default libnet and the kernel run three times; their targets take the median.
+    assert data["rounds"] == 3
+    assert len(data["systems"]["libnet"]["rounds"]) == len(data["systems"]["kernel"]["rounds"]) == 3
+    (setup,) = [t for t in data["targets"] if t["target"].startswith("setup p50: libnet <= 1.5x")]
+    assert len(setup["rounds"]) == 3
     assert len(data["targets"]) == 9
     for t in data["targets"]:
         assert t["passed"] in (True, False, None)

@@ -81,6 +81,7 @@ TOTAL_TARGET = ("teardown total (until unmounted), per container: libnet <= 1.5x
 # --rounds repeats these two, alternating which goes first; the targets that
 # compare them then take the median of the rounds' ratios.
 PAIRED = ("libnet", "kernel")
+DEFAULT_ROUNDS = 3          # the command's default (run()'s is 1)
 
 
 # ---------------------------------------------------------------------------- statistics
@@ -645,10 +646,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         f"(under {IDLE_LIMIT:g} of a CPU busy), so that the kernel's destruction "
                         "of earlier namespaces does not land in its figures (default "
                         f"{IDLE_TIMEOUT:g}; 0: do not wait)")
-    p.add_argument("--rounds", type=int, default=1, metavar="K",
+    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, metavar="K",
                    help="run libnet and the kernel baseline K times in all, alternating which "
                         "goes first; the targets comparing them take the median of the K "
-                        "ratios (the tables show round 1; default 1)")
+                        f"ratios (the tables show round 1; default {DEFAULT_ROUNDS}; 1: once)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
 
 

@@ -274,7 +274,8 @@ class NftFirewall(Firewall):
             return
         with self._lock:
             self._ensure()
-            undo = self._undo.pop(mappings[0].endpoint_id, None)
+            eid = mappings[0].endpoint_id
+            undo = self._undo.pop(eid, None) if eid is not None else None
             if undo is not None and undo[0] == mappings and all(self._held(m) for m in mappings):
                 # What the publish programmed, all still held: its pre-built
                 # delete (if the kernel lost an element after all, the

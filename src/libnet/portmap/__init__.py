@@ -140,7 +140,9 @@ class PortProbe:
     core makes the sockets there ``batch`` at a time (``probe_sockets``), so
     a test costs a bind and a close, and no Python socket object; not also a
     socket, its options and, for another namespace, the two setns of
-    entering it and coming back (~25 us here).  A caller serializes its
+    entering it and coming back (~25 us here).  The spare sockets are open
+    files: up to ``batch`` per address family and protocol in use (64 for
+    the usual TCP over IPv4), until ``close``.  A caller serializes its
     calls (the firewall's lock)."""
 
     def __init__(self, netns: Any = None, batch: int = 64) -> None:

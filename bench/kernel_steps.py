@@ -13,7 +13,8 @@ Printed: p50 / p99 of each step per slice of containers.
 ``--ipv6`` leaves IPv6 address generation on both veth ends (the kernel's
 default, and libnet's before it turned it off); ``--proc-sysctl`` writes
 arp_notify as the namespace's default under /proc/sys instead of by netlink
-(the two causes of growth that libnet removed).  ``--default-queues``
+(the two causes of growth that libnet removed).  ``--mcast-snooping``
+leaves the bridges' multicast snooping on, as libnet did before.  ``--default-queues``
 creates the veths without naming their queues, as libnet did before: each
 end then waits for an RCU grace period.
 
@@ -76,6 +77,9 @@ def main() -> int:
     ap.add_argument("--neigh-suppress", action="store_true",
                     help="also set neigh_suppress on each bridge port after enslaving it "
                          "(an experiment for O(1) announcements; libnet does not)")
+    ap.add_argument("--mcast-snooping", action="store_true",
+                    help="leave multicast snooping on in the bridges (the kernel's default, and "
+                         "libnet's before): each enslave re-arms two query timers per port")
     args = ap.parse_args()
     require_isolation()
     root = tempfile.mkdtemp(prefix="kernel-steps-")
@@ -89,6 +93,10 @@ def main() -> int:
             k = i // PER_BRIDGE
             if k == len(bridges):
                 bridges.append(bl.make_bridge(hs, f"br{k}", f"10.{k}.0.1/16"))
+                if args.mcast_snooping:
+                    hs.socket.request(nl.encode_message(
+                        nl.NETLINK_ROUTE, nl.RTM_NEWLINK, 0, {"index": bridges[-1]},
+                        {"linkinfo": {"kind": "bridge", "data": {"mcast_snooping": 1}}}))
             ip = f"10.{k}.{(i % PER_BRIDGE + 2) // 256}.{(i % PER_BRIDGE + 2) % 256}"
             mac, host_end = bl.mac_of(ip), f"v{i}"
             t0 = time.perf_counter()
@@ -133,7 +141,8 @@ def main() -> int:
               f"{'on' if args.ipv6 else 'off'} on the veth ends, arp_notify by "
               f"{'/proc/sys' if args.proc_sysctl else 'netlink'}; veth queues "
               f"{'by default' if args.default_queues else 'one per end'}"
-              f"{'; neigh_suppress on the ports' if args.neigh_suppress else ''}; p50/p99 ms per slice")
+              f"{'; neigh_suppress on the ports' if args.neigh_suppress else ''}; multicast "
+              f"snooping {'on' if args.mcast_snooping else 'off'}; p50/p99 ms per slice")
         print("containers  " + "  ".join(f"{s:>13}" for s in STEPS))
         for lo in range(0, args.containers, size):
             row = [f"{pct(samples[s][lo:lo + size], .5):6.2f}/{pct(samples[s][lo:lo + size], .99):6.2f}"

@@ -617,6 +617,8 @@ def test_bad_input_changes_nothing(ctl, host):
         (InvalidParameterError, lambda: ctl.new_network("bridge", "dopt", driver_opts={"bogus": 1})),
         (InvalidParameterError, lambda: ctl.new_network("bridge", "bn",
                                                         driver_opts={"bridge_name": "way-too-long-bridge"})),
+        (InvalidParameterError, lambda: ctl.new_network("bridge", "ms",
+                                                        driver_opts={"mcast_snooping": "sometimes"})),
         (ConflictError, lambda: net.create_endpoint("taken")),
         (InvalidParameterError, lambda: net.create_endpoint("out", ipv4_address="10.99.0.2")),
         (ConflictError, lambda: net.create_endpoint("dup", ipv4_address="10.68.0.2")),
@@ -697,6 +699,32 @@ def test_existing_namespace_and_existing_bridge(ctl, host, make_ns):
     ep.delete()
     net.delete()
     assert "mybr" in host_links(host)             # pre-existing: kept
+    (mybr,) = ip_json(host, "-d", "link", "show", "mybr")
+    assert mybr["linkinfo"]["info_data"]["mcast_snooping"] == 1   # as it was made
+
+
+def test_multicast_snooping_is_off_unless_asked_for(ctl, host):
+    """A bridge libnet makes has IGMP/MLD snooping off (with it on, each
+    port enslaved re-arms query timers on every port); the network option
+    ``mcast_snooping`` keeps the kernel's default, also across a restore."""
+    def snooping(net):
+        (j,) = ip_json(host, "-d", "link", "show", net.driver_state["bridge_name"])
+        return j["linkinfo"]["info_data"]["mcast_snooping"]
+    plain = ctl.new_network("bridge", "plain", ipam={"ipv4": [{"subnet": "10.73.0.0/24"}]})
+    snoop = ctl.new_network("bridge", "snoop", ipam={"ipv4": [{"subnet": "10.74.0.0/24"}]},
+                            driver_opts={"mcast_snooping": "true"})
+    assert (snooping(plain), snooping(snoop)) == (0, 1)
+    # Lost bridges are re-made by a restart as they were asked for.
+    with RouteSocket(host) as r:
+        for net in (plain, snoop):
+            r.link_del(net.driver_state["bridge_name"])
+    cfg = ctl.config
+    ctl.stop()
+    again = Controller(cfg)
+    try:
+        assert (snooping(again.network("plain")), snooping(again.network("snoop"))) == (0, 1)
+    finally:
+        again.stop()
 
 
 # ------------------------------------------------------------------ published ports

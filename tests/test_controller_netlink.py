@@ -59,7 +59,7 @@ def test_network_creation_makes_the_bridge(env):
     assert host.ops("host") == [f"link_get {br}", f"link_add {br} (bridge)", f"link_get {br}",
                                 f"addr_add 10.1.0.1/24 dev {index}", f"link_set #{index}"]
     (add,) = [r.message for r in host.requests if r.op.startswith("link_add")]
-    assert add.get("linkinfo")["data"] == {"stp_state": 0}
+    assert add.get("linkinfo")["data"] == {"stp_state": 0, "mcast_snooping": 0}
     assert int(add.get("address")[:2], 16) & 0x03 == 0x02      # a MAC of its own
     assert host.links()[br].up and host.sysctls[("host", "net/ipv4/ip_forward")] == "1"
 

@@ -129,9 +129,9 @@ def announce_message(mac: str) -> bytes:
 
 
 def make_bridge(rs, name: str, gateway_cidr: str) -> int:
-    """A bridge as the driver makes it (own MAC, STP off), with the
-    gateway address, up.  Returns its index."""
-    rs.link_add(name, "bridge", stp_state=0, mac=random_mac())
+    """A bridge as the driver makes it (own MAC, STP and multicast snooping
+    off), with the gateway address, up.  Returns its index."""
+    rs.link_add(name, "bridge", stp_state=0, mcast_snooping=0, mac=random_mac())
     index = rs.link_get(name).index
     rs.addr_add(index, gateway_cidr)
     rs.link_set(index, up=True)

@@ -60,6 +60,12 @@ class BridgeNetworkConfig:
     snat_ipv4: str | None = None
     default_bridge: bool = False
     mtu: int | None = None
+    # IGMP/MLD snooping on a bridge libnet creates (libnet's option; the
+    # kernel's and Docker's default is on).  Off by default: with snooping,
+    # every port state change re-arms two query timers on every port (see
+    # kernel.ensure_bridge), and a bridge without a querier, as container
+    # bridges are, floods a group again once its members' reports expire.
+    mcast_snooping: bool = False
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], network_id: str,
@@ -71,7 +77,7 @@ class BridgeNetworkConfig:
             if name not in known:
                 raise InvalidParameterError(f"bridge network: unknown option {key!r}")
             values[name] = v
-        for name in ("enable_icc", "enable_ip_masquerade", "default_bridge"):
+        for name in ("enable_icc", "enable_ip_masquerade", "default_bridge", "mcast_snooping"):
             if name in values:
                 values[name] = _bool(values[name], name)
         for name in ("host_binding_ipv4", "snat_ipv4"):

@@ -98,7 +98,8 @@ class BridgeDriver(Driver):
     def create_network(self, nw: NetworkInfo) -> dict[str, Any]:
         cfg = self._netcfg(nw)
         try:
-            index, created = kernel.ensure_bridge(self.host, cfg.bridge_name, cfg.mtu, self._gateways(nw))
+            index, created = kernel.ensure_bridge(self.host, cfg.bridge_name, cfg.mtu,
+                                                  self._gateways(nw), cfg.mcast_snooping)
         except ValueError as e:
             raise InvalidParameterError(str(e)) from None
         fwcfg = {"enable_icc": cfg.enable_icc, "enable_ip_masquerade": cfg.enable_ip_masquerade,
@@ -135,7 +136,8 @@ class BridgeDriver(Driver):
         new = dict(state)
         if index is None:
             cfg = self._netcfg(nw)
-            index, created = kernel.ensure_bridge(self.host, cfg.bridge_name, cfg.mtu, self._gateways(nw))
+            index, created = kernel.ensure_bridge(self.host, cfg.bridge_name, cfg.mtu,
+                                                  self._gateways(nw), cfg.mcast_snooping)
             new["created_bridge"] = bool(state.get("created_bridge")) or created
         new["bridge_index"] = index
         self.firewall.add_network(self._fwnet(nw, state["bridge_name"], state.get("config", {})))

@@ -50,10 +50,18 @@ def link_index(host: RouteSocket, name: str) -> int | None:
 
 
 def ensure_bridge(host: RouteSocket, name: str, mtu: int | None,
-                  gateways: Iterable[str]) -> tuple[int, bool]:
+                  gateways: Iterable[str], mcast_snooping: bool = False) -> tuple[int, bool]:
     """The bridge's index and whether this call created it.  A link of that
     name that is not a bridge is an error; an existing bridge is used as is
-    (and kept when the network goes)."""
+    (and kept when the network goes).
+
+    A bridge made here has multicast snooping off unless asked for: with
+    it on, each enslaved port (each join) makes the kernel re-arm two
+    own-query timers on every port of the bridge (br_port_state_selection
+    -> br_multicast_enable_port), and each of them fires, so a join costs
+    more the more containers the bridge has.  Multicast is then flooded to
+    every port, as it is anyway on a bridge without a querier once the
+    members' reports expire."""
     created = False
     try:
         link = host.link_get(name)
@@ -64,7 +72,8 @@ def ensure_bridge(host: RouteSocket, name: str, mtu: int | None,
         # bridge takes the lowest MAC among its ports, so the gateway's MAC
         # would change under the containers as ports come and go, and every
         # new port would make the kernel scan all the others for it.
-        host.link_add(name, "bridge", mtu=mtu, mac=random_mac(), stp_state=0, up=False)
+        host.link_add(name, "bridge", mtu=mtu, mac=random_mac(), stp_state=0,
+                      mcast_snooping=int(mcast_snooping), up=False)
         created = True
         link = host.link_get(name)
     b = host.batch()

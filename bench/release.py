@@ -10,6 +10,7 @@ the last call, and the total from the first delete to the last unmount.
 Modes alternate over the rounds, so that each sees the machine alike.
 
     unshare --net --mount python3 bench/release.py -n 2000 --rounds 2
+    unshare --net --mount python3 bench/release.py --modes "2 threads,2 normal" --rounds 3
 
 Everything happens in namespaces it creates, under a tmpfs it mounts on a
 temporary directory (run it in a private mount namespace: unshare --mount).
@@ -31,10 +32,12 @@ from benchenv import private_tmpfs, require_isolation
 
 PER_BRIDGE = 1000
 SETTLE_S = 5.0
-MODES = {"inline": 0, "1 thread": 1, "2 threads": 2}
+# mode -> (reaper threads, at idle priority)
+MODES = {"inline": (0, True), "1 thread": (1, True), "2 threads": (2, True),
+         "2 normal": (2, False)}
 
 
-def one(root: str, n: int, workers: int) -> dict[str, float]:
+def one(root: str, n: int, workers: int, idle: bool = True) -> dict[str, float]:
     """Set up ``n`` containers, delete them, and time it (seconds)."""
     run = tempfile.mkdtemp(dir=root)
     host = netns.create("host", run)
@@ -43,7 +46,7 @@ def one(root: str, n: int, workers: int) -> dict[str, float]:
                           release_in_background=workers > 0))
     try:
         if workers:        # the controller's own has 2; this experiment varies it
-            c._reaper = Reaper(workers=workers)
+            c._reaper = Reaper(workers=workers, idle=idle)
         nets: dict[int, object] = {}
         pairs = []
         for i in range(n):
@@ -82,13 +85,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-n", "--containers", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--modes", default=",".join(MODES),
+                    help="comma-separated, of: " + ", ".join(MODES) + " (\"2 normal\": two "
+                         "threads at normal priority, as the reaper's were before)")
     args = ap.parse_args()
+    modes = [m.strip() for m in args.modes.split(",")]
+    if any(m not in MODES for m in modes):
+        ap.error(f"--modes: one of {', '.join(MODES)}")
     require_isolation()
     with private_tmpfs("release-") as root:
         print(f"{args.containers} containers, 4 published ports each; seconds, calls in ms")
         for r in range(args.rounds):
-            for mode, workers in MODES.items():
-                x = one(root, args.containers, workers)
+            for mode in modes:
+                x = one(root, args.containers, *MODES[mode])
                 print(f"round {r + 1}  {mode:9}  call p50 {x['p50'] * 1e3:.3f}  "
                       f"p99 {x['p99'] * 1e3:.3f}  loop {x['loop']:.3f}  "
                       f"then unmounts {x['drain']:.3f}  total {x['total']:.3f}", flush=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import pytest
@@ -20,6 +21,18 @@ def test_one_worker_runs_in_order_and_wait_sees_it_done():
     gate.set()
     assert r.wait(timeout=10)
     assert done == list(range(100)) and r.pending == 0
+    r.close()
+
+
+@pytest.mark.parametrize("idle", [True, False])
+def test_workers_run_at_idle_priority_unless_told(idle):
+    """Background work must not preempt the caller's next delete."""
+    r = Reaper(idle=idle)
+    seen: list[int] = []
+    r.submit(lambda: seen.append(os.sched_getscheduler(0)))
+    assert r.wait(timeout=10)
+    assert seen == [os.SCHED_IDLE if idle else os.SCHED_OTHER]
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER        # the caller's is unchanged
     r.close()
 
 

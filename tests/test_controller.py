@@ -5,6 +5,7 @@ The "host" of every controller here is a namespace made by the test
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -293,6 +294,13 @@ def test_two_networks_eth0_eth1_and_gateway_priority(ctl):
     assert e4.ifname == "eth1"       # the lowest free name
 
 
+def not_spare(ctl, names):
+    """``names`` (of namespaces, listed first) without those the controller
+    made ahead for sandboxes to come (Config.namespaces_ahead)."""
+    spare = {os.path.basename(p) for p in ctl.spare_namespaces()}
+    return sorted(set(names) - spare)
+
+
 def test_leave_and_delete_remove_every_kernel_object(ctl, host, cfg):
     before = host_links(host)
     net = ctl.new_network("bridge", "tmp", ipam={"ipv4": [{"subnet": "10.64.0.0/24"}]})
@@ -314,7 +322,7 @@ def test_leave_and_delete_remove_every_kernel_object(ctl, host, cfg):
     assert wait_links_gone(host, veths + [net.driver_state["bridge_name"]])
     assert host_links(host) == before
     assert not any(os.path.exists(k) for k in keys)
-    assert netns.list_netns(os.path.join(cfg.run_dir, "netns")) == []
+    assert not_spare(ctl, netns.list_netns(os.path.join(cfg.run_dir, "netns"))) == []
     assert os.listdir(os.path.join(cfg.run_dir, "sandboxes")) == []
     assert ctl.store.list("network") == ctl.store.list("endpoint") == ctl.store.list("sandbox") == []
     for obj in (sbs[0], eps[0], net):             # teardown is idempotent
@@ -532,11 +540,13 @@ def test_crash_between_kernel_and_store_leaks_nothing(cfg, host, tmp_path, failp
     leaked_links = set(host_links(host)) - set(baseline)
     leaked_ns = netns.list_netns(nsdir)
     # The crash left kernel objects the store does not know about.
+    # (and any namespaces made ahead for sandboxes to come: see
+    # test_namespaces_made_ahead)
     if failpoint == "sandbox.before_commit":
-        assert len(leaked_ns) == 1
+        assert len(leaked_ns) >= 1
     elif failpoint == "sandbox.before_release":
         # Deleted in the store, still mounted, its folder still there.
-        assert len(leaked_ns) == 1 and leaked_links
+        assert len(leaked_ns) >= 1 and leaked_links
         assert len(os.listdir(os.path.join(cfg.run_dir, "sandboxes"))) == 1
     else:
         assert leaked_links
@@ -589,6 +599,90 @@ def test_exit_without_stop_still_releases(cfg, host, tmp_path):
     assert netns.list_netns(os.path.join(cfg.run_dir, "netns")) == []
 
 
+def wait_spare(ctl, count, timeout=10.0):
+    """The controller's spare namespaces once ``count`` exist."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        spare = ctl.spare_namespaces()
+        if len(spare) >= count and all(os.path.exists(p) for p in spare):
+            return spare
+        assert time.monotonic() < deadline, f"{len(spare)} spare namespaces, not {count}"
+        time.sleep(0.01)
+
+
+def test_namespaces_made_ahead(cfg, host):
+    """new_sandbox takes a namespace a background thread made ahead (the
+    sandbox gets its id); reconcile leaves the spare ones alone; stop
+    removes them."""
+    c = Controller(dataclasses.replace(cfg, namespaces_ahead=3))
+    try:
+        nsdir = c.netns_dir
+        assert c.spare_namespaces() == []            # none until a sandbox is made
+        first = c.new_sandbox("first")               # made in line; the thread starts
+        spare = wait_spare(c, 3)
+        assert first.key not in spare and len(spare) == 3
+        sb = c.new_sandbox("second")
+        assert sb.key in spare and os.path.basename(sb.key) == sb.id
+        net = c.new_network("bridge", "ahead", ipam={"ipv4": [{"subnet": "10.75.0.0/24"}]})
+        ep = net.create_endpoint("e")
+        ep.join(sb)
+        assert ping(Ns(sb.key), "10.75.0.1")
+        spare = wait_spare(c, 3)                     # topped up
+        report = c.reconcile()
+        assert report["netns_removed"] == [] and all(os.path.exists(p) for p in spare)
+        # Deleting the sandbox deletes the namespace it took, like any other.
+        sb.delete()
+        assert c.wait_released(timeout=30) and not os.path.exists(sb.key)
+    finally:
+        c.stop()
+    assert not any(os.path.exists(p) for p in spare)
+    assert netns.list_netns(nsdir) == [first.id]
+
+
+def test_no_namespaces_made_ahead_when_told(cfg):
+    c = Controller(dataclasses.replace(cfg, namespaces_ahead=0))
+    try:
+        a, b = c.new_sandbox("a"), c.new_sandbox("b")
+        import time
+        time.sleep(0.2)
+        assert c.spare_namespaces() == []
+        assert netns.list_netns(c.netns_dir) == sorted([a.id, b.id])
+    finally:
+        c.stop()
+    for bad in (-1, "3", True, 2.0):
+        with pytest.raises(InvalidParameterError, match="namespaces_ahead"):
+            Controller(dataclasses.replace(cfg, namespaces_ahead=bad))
+
+
+def test_a_crash_leaves_no_namespace_made_ahead(cfg, host, tmp_path):
+    """Killed with its spare namespaces made: the next start removes them."""
+    script = tmp_path / "ahead.py"
+    script.write_text(textwrap.dedent("""
+        import os, signal, sys, time
+        from libnet import Config, Controller
+        c = Controller(Config(data_dir=sys.argv[1], run_dir=sys.argv[2], netns=sys.argv[3],
+                              resolv_conf_source="/dev/null", namespaces_ahead=4))
+        sb = c.new_sandbox("kept")
+        while len([p for p in c.spare_namespaces() if os.path.exists(p)]) < 4:
+            time.sleep(0.01)
+        print(sb.id, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """))
+    r = subprocess.run([sys.executable, str(script), cfg.data_dir, cfg.run_dir, cfg.netns],
+                       capture_output=True, text=True)
+    assert r.returncode == -9, r.stderr
+    kept = r.stdout.split()[0]
+    nsdir = os.path.join(cfg.run_dir, "netns")
+    assert len(netns.list_netns(nsdir)) == 5 and kept in netns.list_netns(nsdir)
+    c = Controller(cfg)                              # the restart reconciles
+    try:
+        assert netns.list_netns(nsdir) == [kept]
+        assert [sb.id for sb in c.sandboxes()] == [kept]
+    finally:
+        c.stop()
+
+
 # ------------------------------------------------------------------ bad input
 
 
@@ -596,7 +690,7 @@ def snapshot(ctl, host):
     return (host_links(host), [l["addr_info"] for l in ip_json(host, "addr")],
             [(r.kind, r.id, r.data) for k in ("network", "endpoint", "sandbox")
              for r in ctl.store.list(k)],
-            sorted(os.listdir(ctl.netns_dir)) if os.path.isdir(ctl.netns_dir) else [])
+            not_spare(ctl, os.listdir(ctl.netns_dir)) if os.path.isdir(ctl.netns_dir) else [])
 
 
 def test_bad_input_changes_nothing(ctl, host):

@@ -40,6 +40,7 @@ from .hostops import HostOps
 from .ipam import (AddressRequest, DefaultIPAM, IPAMConfig, IPAMDriver, NullIPAM, PoolRequest)
 from .netlink import NetlinkError
 from .network import Network
+from .nspool import NamespacePool
 from .options import (EndpointOptions, NetworkOptions, SandboxOptions, build,
                       from_jsonable, to_jsonable)
 from .reaper import Reaper
@@ -64,6 +65,11 @@ class Config:
     unmount waits for an RCU grace period, up to 200 ms while the kernel
     destroys other namespaces); ``Controller.wait_released()`` waits for
     it.  False does both before ``delete()`` returns.
+
+    ``namespaces_ahead``: how many sandbox namespaces a background thread
+    keeps made (``libnet.nspool``), so that ``new_sandbox`` takes one
+    instead of waiting for the kernel to make it; 0 for none.  Only with
+    the real host (no ``host_ops`` given).
     """
 
     data_dir: str = "/var/lib/libnet"
@@ -76,6 +82,7 @@ class Config:
     reconcile: bool = True
     firewall: str = "nftables"          # or "none"
     release_in_background: bool = True
+    namespaces_ahead: int = 8
 
 
 def _new_id() -> str:
@@ -97,6 +104,9 @@ class Controller:
         self.config = config if config is not None else build(Config, kwargs, "controller config")
         if config is not None and kwargs:
             raise InvalidParameterError("give a Config or keyword arguments, not both")
+        ahead = self.config.namespaces_ahead
+        if not isinstance(ahead, int) or isinstance(ahead, bool) or ahead < 0:
+            raise InvalidParameterError(f"namespaces_ahead {ahead!r} must be an integer >= 0")
         os.makedirs(self.config.run_dir, exist_ok=True)
         self._lock = threading.RLock()
         # The store first: it refuses a data dir another controller holds
@@ -108,6 +118,8 @@ class Controller:
         self.host: Any = None
         self.firewall: Any = None
         self._reaper = Reaper() if self.config.release_in_background else None
+        self._pool: NamespacePool | None = None
+        self._pool_size = ahead if host_ops is None else 0
         try:
             self._start(drivers, ipam_drivers, firewall)
         except BaseException:
@@ -469,9 +481,13 @@ class Controller:
                     raise NotFoundError(f"namespace {opts.netns_path} does not exist")
                 key = opts.netns_path
             else:
-                ns = self.ops.netns_create(sid, self.netns_dir)
-                ns.close()
-                key, owns = ns.path, True
+                ahead = self._take_namespace()
+                if ahead is not None:           # made ahead, at a fresh id: the sandbox's
+                    sid, key, owns = ahead, os.path.join(self.netns_dir, ahead), True
+                else:
+                    ns = self.ops.netns_create(sid, self.netns_dir)
+                    ns.close()
+                    key, owns = ns.path, True
             sb = Sandbox(self, sid, container_id, opts, key, owns)
             with Undo() as undo:
                 if owns and key is not None:
@@ -483,6 +499,20 @@ class Controller:
             self._sandboxes[sid] = sb
             self._by_container[container_id] = sb
             return sb
+
+    def spare_namespaces(self) -> list[str]:
+        """Paths of the namespaces made ahead and not yet taken by a
+        sandbox (``Config.namespaces_ahead``)."""
+        pool = self._pool
+        return sorted(os.path.join(pool.run_dir, n) for n in pool.held()) if pool else []
+
+    def _take_namespace(self) -> str | None:
+        """A namespace made ahead (its name, a fresh id), or None."""
+        if self._pool is None:
+            if not self._pool_size:
+                return None
+            self._pool = NamespacePool(self.netns_dir, self._pool_size, _new_id)
+        return self._pool.take()
 
     def _delete_sandbox(self, sb: Sandbox) -> None:
         """As libnetwork's Sandbox.Delete: every joined endpoint leaves and
@@ -766,6 +796,8 @@ class Controller:
                         report["endpoints_unjoined"].append(ep.name)
             # Namespaces under our run directory the store does not know.
             known = {os.path.basename(s.key) for s in self._sandboxes.values() if s.owns_netns and s.key}
+            if self._pool is not None:
+                known |= self._pool.held()
             for name in self.ops.netns_list(self.netns_dir):
                 if name not in known and not name.startswith(".tmp"):
                     self.ops.netns_delete(name, self.netns_dir)
@@ -805,6 +837,12 @@ class Controller:
             self._release()
 
     def _release(self) -> None:
+        pool, self._pool, self._pool_size = getattr(self, "_pool", None), None, 0
+        for path in pool.close() if pool is not None else ():
+            if self._reaper is not None:
+                self._reaper.submit(self.ops.netns_delete, path)
+            else:
+                self.ops.netns_delete(path)
         if self._reaper is not None:
             self._reaper.close()
         for drv in getattr(self, "_drivers", {}).values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 
 import pytest
 
@@ -81,3 +82,42 @@ def test_no_thread_until_the_first_submission():
     r = Reaper(name="libnet-reaper-idle")
     assert not any(t.name == "libnet-reaper-idle" for t in threading.enumerate())
     r.close()
+
+
+def test_work_waits_for_a_pause_in_submissions():
+    """A burst of deletes is not slowed by the work it leaves: the workers
+    start once submissions pause for ``quiet`` seconds."""
+    r = Reaper(quiet=0.5)
+    ran: list[float] = []
+    for i in range(10):
+        r.submit(lambda: ran.append(time.monotonic()))
+        time.sleep(0.02)
+    burst_end = time.monotonic()
+    assert ran == []                              # nothing during the burst
+    deadline = time.monotonic() + 10
+    while len(ran) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(ran) == 10 and min(ran) >= burst_end
+    r.close()
+
+
+def test_a_long_burst_waits_at_most_max_delay():
+    r = Reaper(quiet=10, max_delay=0.2)
+    ran: list[float] = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 1.5 and not ran:
+        r.submit(lambda: ran.append(time.monotonic()))
+        time.sleep(0.01)
+    assert ran and ran[0] - t0 < 1.5              # started while submissions went on
+    r.close()
+
+
+def test_wait_and_close_do_not_wait_for_the_pause():
+    r = Reaper(quiet=30)
+    done: list[int] = []
+    r.submit(done.append, 1)
+    t0 = time.monotonic()
+    assert r.wait(timeout=10) and done == [1] and time.monotonic() - t0 < 5
+    r.submit(done.append, 2)
+    r.close()
+    assert done == [1, 2] and time.monotonic() - t0 < 5

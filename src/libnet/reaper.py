@@ -9,20 +9,28 @@ teardown run: every blocked unmount is in ``synchronize_rcu_expedited``).
 The waiting is not work, so it need not hold up the caller: once the
 sandbox's records are deleted and its ports unpublished, nothing can reach
 the namespace through libnet, and its unmount and the removal of its files
-run here.  Two threads by default: concurrent unmounts share grace periods
-(2,000 sandboxes with 4 published ports, deleted back to back: 1.0-1.1 s
-from the first delete to the last unmount with two, 1.6 s with one, 1.4-1.9
-s inline; bench/release.py).
+run here.  Concurrent unmounts share grace periods (2,000 sandboxes with 4
+published ports, deleted back to back: 1.0-1.1 s from the first delete to
+the last unmount with two threads, 1.6 s with one, 1.4-1.9 s inline, in an
+earlier session's bench/release.py); four threads by default.
 
-The threads run at idle priority (SCHED_IDLE): they take a CPU only when
-nothing else wants it, so they do not preempt the caller's next delete.  At
-normal priority, a worker woken by its finished unmount took the caller's
-CPU: `perf record -e sched:sched_switch` of 2,000 deletes back to back
-counted ~300 such preemptions of the caller.  Idle, the calls' p99 was
-0.35-0.68 ms against 0.62-1.21 ms in eight paired runs (bench/release.py
---modes "2 threads,2 normal", and the same loop timed alone), for a last
-unmount about 0.1 s later.  A worker is not starved: an unmount is mostly a
-wait, and an idle-priority thread still gets a small share of a busy CPU.
+The work stays out of the caller's way in two more ways:
+
+- It starts once deletes pause (``quiet``, 5 ms; at most ``max_delay``, 1 s,
+  after the oldest waiting one), so that a burst of deletes does not share
+  the CPUs with the unmounts' grace periods, and with the kernel's
+  destruction of the namespaces they release.
+- The threads run at idle priority (SCHED_IDLE), so that a worker woken by
+  its finished unmount does not take the caller's CPU (`perf record -e
+  sched:sched_switch` of 2,000 deletes back to back counted ~300 such
+  preemptions at normal priority).  A worker is not starved: an unmount is
+  mostly a wait, and an idle thread still gets a small share of a busy CPU.
+
+``bench/release.py --modes "4 threads,2 normal" --rounds 3`` (2,000
+sandboxes; four idle threads after a pause, against two normal-priority
+threads starting at once, as before): the calls' p99 0.27-0.31 ms against
+0.69-0.94 ms, p50 0.09-0.11 ms both, first delete to last unmount 0.63-0.70
+s against 0.65-0.83 s.
 
 A crash before they run leaves an unknown namespace and folder under the
 run directory, which the controller's reconcile pass removes at the next
@@ -39,6 +47,7 @@ import collections
 import logging
 import os
 import threading
+import time
 import weakref
 from typing import Any, Callable
 
@@ -60,16 +69,28 @@ class Reaper:
     submission order (with one worker, run in that order too).
 
     The threads start with the first submission, at idle priority unless
-    ``idle`` is false.  A call that raises is logged and counted
-    (``failures``); the others still run.
+    ``idle`` is false.  Work starts once submissions pause for ``quiet``
+    seconds, or once the oldest waiting call is ``max_delay`` old (or when
+    ``wait`` or ``close`` asks for it); ``quiet=0`` starts it at once.  A
+    call that raises is logged and counted (``failures``); the others still
+    run.
     """
 
-    def __init__(self, name: str = "libnet-reaper", workers: int = 2, idle: bool = True) -> None:
+    def __init__(self, name: str = "libnet-reaper", workers: int = 4, idle: bool = True,
+                 quiet: float = 0.005, max_delay: float = 1.0) -> None:
         if workers < 1:
             raise ValueError("a reaper needs at least one worker")
+        if quiet < 0 or max_delay < 0:
+            raise ValueError("quiet and max_delay are durations, >= 0")
         self._name = name
         self._workers = workers
         self._idle = idle
+        self._quiet = quiet
+        self._max_delay = max_delay
+        self._last_submit = 0.0     # time.monotonic() of the last submission
+        self._oldest = 0.0          # ... of the one that found the queue empty
+        self._hurry = 0             # callers of wait() waiting
+        self._timing = False        # a worker waits for the pause (the others, for it)
         self._queue: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = collections.deque()
         # One lock, two conditions: a submission wakes one worker and a
         # finished call wakes only those waiting for the queue to drain.  A
@@ -88,9 +109,14 @@ class Reaper:
         return self._pending
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        now = time.monotonic()
         with self._work:
             if self._closed:
                 raise RuntimeError("the reaper is closed")
+            first = not self._queue
+            if first:
+                self._oldest = now
+            self._last_submit = now
             self._queue.append((fn, args))
             self._pending += 1
             if not self._threads:
@@ -99,12 +125,26 @@ class Reaper:
                     t.start()
                     self._threads.append(t)
                 _running.add(self)
-            self._work.notify()
+            if first:           # (a worker waiting for a pause wakes by itself)
+                self._work.notify()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until every call submitted so far has run; False on timeout."""
+        """Block until every call submitted so far has run (without waiting
+        for a pause); False on timeout."""
         with self._done:
-            return self._done.wait_for(lambda: self._pending == 0, timeout)
+            self._hurry += 1
+            self._work.notify_all()
+            try:
+                return self._done.wait_for(lambda: self._pending == 0, timeout)
+            finally:
+                self._hurry -= 1
+
+    def _ready_in(self) -> float:
+        """Seconds until queued work may start (0: now).  Called locked."""
+        if self._closed or self._hurry or not self._quiet:
+            return 0.0
+        start = min(self._last_submit + self._quiet, self._oldest + self._max_delay)
+        return max(0.0, start - time.monotonic())
 
     def close(self) -> None:
         """Run what is queued, then stop the threads.  Idempotent."""
@@ -124,10 +164,26 @@ class Reaper:
                 pass
         while True:
             with self._work:
-                self._work.wait_for(lambda: self._queue or self._closed)
-                if not self._queue:
-                    return                    # closed and drained
+                while True:
+                    if not self._queue:
+                        if self._closed:
+                            return            # closed and drained
+                        self._work.wait()
+                        continue
+                    delay = self._ready_in()
+                    if delay <= 0:
+                        break
+                    if self._timing:          # another worker watches the clock
+                        self._work.wait()
+                        continue
+                    self._timing = True       # a burst of deletes is still coming
+                    try:
+                        self._work.wait(delay)
+                    finally:
+                        self._timing = False
                 fn, args = self._queue.popleft()
+                if self._queue:
+                    self._work.notify()       # the next worker, while work is left
             failed = False
             try:
                 fn(*args)

@@ -98,18 +98,6 @@ class NamespacePool:
         with self._cond:
             return {*self._ready, *([self._making] if self._making else [])}
 
-    def ready(self) -> int:
-        with self._cond:
-            return len(self._ready)
-
-    def wait_ready(self, count: int, timeout: float | None = None) -> bool:
-        """Block until ``count`` namespaces are ready (False on timeout, or
-        if the thread stopped)."""
-        with self._cond:
-            return self._cond.wait_for(
-                lambda: len(self._ready) >= count or self._closed or self.failed is not None,
-                timeout) and len(self._ready) >= count
-
     def close(self) -> list[str]:
         """Stop the thread; return the paths of the namespaces it made and
         nobody took (the caller deletes them).  Idempotent."""

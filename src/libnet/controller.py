@@ -502,7 +502,8 @@ class Controller:
 
     def spare_namespaces(self) -> list[str]:
         """Paths of the namespaces made ahead and not yet taken by a
-        sandbox (``Config.namespaces_ahead``)."""
+        sandbox (``Config.namespaces_ahead``), the one being made included
+        (its path may not exist yet)."""
         pool = self._pool
         return sorted(os.path.join(pool.run_dir, n) for n in pool.held()) if pool else []
 

@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from libnet import _netlink as nl
 from libnet import netns
 from libnet.netlink import RouteSocket
 
@@ -59,6 +60,48 @@ def test_create_duplicate_and_bad_names(run_dir):
             netns.create(5, run_dir)
     finally:
         netns.delete(ns)
+
+
+def test_make_with_an_fd_a_socket_and_the_loopback_up(run_dir):
+    """netns.make: one call of the core makes the namespace and, inside it,
+    what a sandbox needs first; the thread comes back."""
+    before = _ns_id()
+    path = os.path.join(run_dir, "made")
+    ns_fd, sock_fd = netns.make(path, fd=True, route_socket=True, loopback_up=True)
+    try:
+        assert _ns_id() == before
+        assert os.fstat(ns_fd).st_ino == _ns_id(path) != before
+        with RouteSocket.over(nl.NetlinkSocket(fd=sock_fd)) as r:   # a socket inside
+            (lo,) = r.link_dump()
+            assert lo.name == "lo" and lo.flags & nl.IFF_UP
+            r.link_add("made0", "bridge")
+        with RouteSocket(path) as r:
+            assert sorted(l.name for l in r.link_dump()) == ["lo", "made0"]
+    finally:
+        os.close(ns_fd)
+        netns.delete(path)
+    assert netns.make(path) == (-1, -1)              # nothing asked for: no descriptor
+    with RouteSocket(path) as r:
+        (lo,) = r.link_dump()
+        assert not lo.flags & nl.IFF_UP
+    netns.delete(path)
+
+
+def test_make_refuses_a_taken_path_and_leaves_nothing(run_dir):
+    path = os.path.join(run_dir, "taken")
+    netns.make(path)
+    try:
+        fds = len(os.listdir("/proc/self/fd"))
+        with pytest.raises(FileExistsError):
+            netns.make(path, fd=True, route_socket=True, loopback_up=True)
+        assert len(os.listdir("/proc/self/fd")) == fds and netns.list_netns(run_dir) == ["taken"]
+    finally:
+        netns.delete(path)
+    blocker = os.path.join(run_dir, "file")
+    open(blocker, "w").close()
+    with pytest.raises(NotADirectoryError):       # its folder is a file
+        netns.make(os.path.join(blocker, "x"), fd=True)
+    assert netns.list_netns(run_dir) == ["file"]
 
 
 def test_delete_is_idempotent(run_dir):

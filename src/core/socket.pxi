@@ -112,6 +112,33 @@ class Resync:
 RESYNC = Resync()
 
 
+cdef int _nl_open(int protocol, int rcvbuf, int sndbuf) noexcept nogil:
+    """A netlink socket of ``protocol`` in the calling thread's namespace,
+    set up and bound: its fd, or -1 with errno set.  Extended acks carry
+    the kernel's reason; capped acks don't echo a whole request back;
+    strict checking makes dump filters honoured (and unknown header fields
+    refused) instead of silently ignored."""
+    cdef int one = 1
+    cdef sockaddr_nl addr
+    cdef int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol)
+    if fd < 0:
+        return -1
+    if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(int)) < 0:
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(int))
+    if setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(int)) < 0:
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(int))
+    setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(int))
+    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(int))
+    if protocol == NETLINK_ROUTE:
+        setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(int))
+    memset(&addr, 0, sizeof(addr))
+    addr.nl_family = AF_NETLINK
+    if bind(fd, <sockaddr *>&addr, sizeof(addr)) < 0:
+        c_close(fd)               # (a successful close leaves errno as it is)
+        return -1
+    return fd
+
+
 cdef class NetlinkSocket:
     """A netlink socket, bound in a given network namespace.
 
@@ -125,9 +152,8 @@ cdef class NetlinkSocket:
         self.rbuf = NULL
 
     def __init__(self, int protocol=NETLINK_ROUTE, netns=None, groups=(),
-                 int rcvbuf=SOCKET_RCVBUF, int sndbuf=SOCKET_SNDBUF):
-        cdef int one = 1
-        cdef int fd, cur
+                 int rcvbuf=SOCKET_RCVBUF, int sndbuf=SOCKET_SNDBUF, int fd=-1):
+        cdef int cur, e = 0
         cdef sockaddr_nl addr
         cdef socklen_t alen = sizeof(addr)
         self.protocol = protocol
@@ -136,39 +162,35 @@ cdef class NetlinkSocket:
             raise MemoryError()
         self.rbuf_size = RECV_BUFFER_SIZE
         self.wbuf = WriteBuffer(65536)
-        if netns is None:
-            fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol)
-            _check(fd, "socket")
+        if fd >= 0:
+            # Made and set up by the core already (make_netns), with these
+            # buffer sizes: this object owns it from now on.
+            pass
+        elif netns is None:
+            with nogil:
+                fd = _nl_open(protocol, rcvbuf, sndbuf)
+                if fd < 0:
+                    e = errno
         else:
             with _netns_lock:
                 cur = _os.open("/proc/thread-self/ns/net", _os.O_RDONLY | _os.O_CLOEXEC)
                 try:
                     setns(int(netns), CLONE_NEWNET)
                     try:
-                        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol)
-                        _check(fd, "socket")
+                        with nogil:
+                            fd = _nl_open(protocol, rcvbuf, sndbuf)
+                            if fd < 0:
+                                e = errno
                     finally:
                         # Failing to return would leave this thread in the
                         # wrong namespace: that must not pass silently.
                         setns(cur, CLONE_NEWNET)
                 finally:
                     _os.close(cur)
+        if fd < 0:
+            raise OSError(e, f"netlink socket: {_os.strerror(e)}")
         self.fd = fd
-        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(int)) < 0:
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(int))
-        if setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(int)) < 0:
-            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(int))
         self.sndbuf = sndbuf
-        # Extended acks carry the kernel's reason; capped acks don't echo our
-        # whole request back; strict checking makes dump filters honoured
-        # (and unknown header fields refused) instead of silently ignored.
-        setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(int))
-        setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(int))
-        if protocol == NETLINK_ROUTE:
-            setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(int))
-        memset(&addr, 0, sizeof(addr))
-        addr.nl_family = AF_NETLINK
-        _check(bind(fd, <sockaddr *>&addr, sizeof(addr)), "bind")
         _check(getsockname(fd, <sockaddr *>&addr, &alen), "getsockname")
         self.portid = addr.nl_pid
         self.seq = <uint32_t>(_time.time_ns() & 0x3FFFFFFF)

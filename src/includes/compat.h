@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/uio.h>

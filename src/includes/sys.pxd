@@ -43,7 +43,12 @@ cdef extern from "compat.h" nogil:
         MS_PRIVATE
         MS_SHARED
         MNT_DETACH
+        O_RDONLY
+        O_CREAT
+        O_EXCL
+        O_CLOEXEC
         EINTR
+        EPROTO
         EAGAIN
         ENOBUFS
         SOCK_DGRAM
@@ -68,6 +73,8 @@ cdef extern from "compat.h" nogil:
                        unsigned long flags, const void *data)
     int c_umount2 "umount2"(const char *target, int flags)
     int c_close "close"(int fd)
+    int c_open "open"(const char *path, int flags, int mode)
+    int c_unlink "unlink"(const char *path)
     int inet_pton(int af, const char *src, void *dst)
     const char *inet_ntop(int af, const void *src, char *dst, socklen_t size)
     int errno

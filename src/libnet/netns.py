@@ -17,7 +17,7 @@ from typing import Iterator, Union
 
 from . import _netlink, sysctl
 
-__all__ = ["NetNS", "create", "open_netns", "delete", "enter", "list_netns",
+__all__ = ["NetNS", "create", "make", "open_netns", "delete", "enter", "list_netns",
            "default_run_dir", "NetNSLike"]
 
 _THREAD_NETNS = "/proc/thread-self/ns/net"
@@ -103,6 +103,9 @@ def create(name: str, run_dir: str | None = None,
     _check_name(name)
     run_dir = run_dir or default_run_dir()
     path = os.path.join(run_dir, name)
+    if not sysctls:
+        fd, _ = make(path, fd=keep_open, serialize=serialize)
+        return NetNS(path, fd, name)
     flags = os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
         os.close(os.open(path, flags, 0o444))
@@ -115,7 +118,7 @@ def create(name: str, run_dir: str | None = None,
             try:
                 _netlink.unshare(_netlink.CLONE_NEWNET_FLAG)
                 try:
-                    for key, value in (sysctls or {}).items():
+                    for key, value in sysctls.items():
                         sysctl.write(key, value)
                     _netlink.mount(_THREAD_NETNS, path, "none", _netlink.MS_BIND_FLAG)
                 finally:
@@ -127,6 +130,23 @@ def create(name: str, run_dir: str | None = None,
         _remove(path)
         raise
     return NetNS(path, fd, name)
+
+
+def make(path: str, *, fd: bool = False, route_socket: bool = False,
+         loopback_up: bool = False, serialize: bool = True) -> tuple[int, int]:
+    """A namespace mounted at ``path`` (its folder made if missing), in one
+    call of the core, without the GIL (``_netlink.make_netns``); with, if
+    asked, an open fd of it, a NETLINK_ROUTE socket made inside, and its
+    loopback up.  Returns (namespace fd, socket fd), -1 for what was not
+    asked for; the caller owns them.  ``serialize`` as for ``create``."""
+    with (_netlink._netns_lock if serialize else contextlib.nullcontext()):
+        try:
+            return _netlink.make_netns(path, fd, route_socket, loopback_up)
+        except FileNotFoundError:
+            # The first one: make the folder (or another thread just did),
+            # and try once more.
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            return _netlink.make_netns(path, fd, route_socket, loopback_up)
 
 
 def open_netns(ns: NetNSLike, run_dir: str | None = None) -> NetNS:

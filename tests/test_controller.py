@@ -611,24 +611,34 @@ def wait_spare(ctl, count, timeout=10.0):
         time.sleep(0.01)
 
 
+def lo_up(key):
+    (lo,) = ip_json(Ns(key), "link")
+    return lo["ifname"] == "lo" and "UP" in lo["flags"]
+
+
 def test_namespaces_made_ahead(cfg, host):
     """new_sandbox takes a namespace a background thread made ahead (the
-    sandbox gets its id); reconcile leaves the spare ones alone; stop
+    sandbox gets its id), with its loopback up; the thread tops the pool up
+    once it is down to half; reconcile leaves the spare ones alone; stop
     removes them."""
-    c = Controller(dataclasses.replace(cfg, namespaces_ahead=3))
+    c = Controller(dataclasses.replace(cfg, namespaces_ahead=4))
     try:
         nsdir = c.netns_dir
         assert c.spare_namespaces() == []            # none until a sandbox is made
         first = c.new_sandbox("first")               # made in line; the thread starts
-        spare = wait_spare(c, 3)
-        assert first.key not in spare and len(spare) == 3
+        assert lo_up(first.key)
+        spare = wait_spare(c, 4)
+        assert first.key not in spare and len(spare) == 4 and all(lo_up(p) for p in spare)
         sb = c.new_sandbox("second")
         assert sb.key in spare and os.path.basename(sb.key) == sb.id
         net = c.new_network("bridge", "ahead", ipam={"ipv4": [{"subnet": "10.75.0.0/24"}]})
         ep = net.create_endpoint("e")
         ep.join(sb)
-        assert ping(Ns(sb.key), "10.75.0.1")
-        spare = wait_spare(c, 3)                     # topped up
+        assert ping(Ns(sb.key), "10.75.0.1") and ping(Ns(sb.key), "127.0.0.1")
+        assert len(c.spare_namespaces()) == 3        # not refilled above half
+        third = c.new_sandbox("third")
+        assert third.key in spare
+        spare = wait_spare(c, 4)                     # down to half: made whole again
         report = c.reconcile()
         assert report["netns_removed"] == [] and all(os.path.exists(p) for p in spare)
         # Deleting the sandbox deletes the namespace it took, like any other.
@@ -637,7 +647,37 @@ def test_namespaces_made_ahead(cfg, host):
     finally:
         c.stop()
     assert not any(os.path.exists(p) for p in spare)
-    assert netns.list_netns(nsdir) == [first.id]
+    assert netns.list_netns(nsdir) == sorted([first.id, third.id])
+
+
+def test_only_the_newest_sandbox_holds_descriptors(cfg, host):
+    """A sandbox's namespace comes open, with a socket inside, for its first
+    join; only the newest sandbox keeps them, so sandboxes that are never
+    joined hold no files, and deleting one leaves no namespace alive."""
+    c = Controller(dataclasses.replace(cfg, namespaces_ahead=0))
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        sbs = [c.new_sandbox(f"idle{i}") for i in range(20)]
+        assert len(os.listdir("/proc/self/fd")) - before <= 2
+        assert all(lo_up(sb.key) for sb in sbs)
+        net = c.new_network("bridge", "fds", ipam={"ipv4": [{"subnet": "10.76.0.0/24"}]})
+        for i in (0, 19):                            # an old one and the newest
+            net.create_endpoint(f"e{i}").join(sbs[i])
+            assert ping(Ns(sbs[i].key), "10.76.0.1")
+        assert len(os.listdir("/proc/self/fd")) - before <= 1      # (the bridge's announcer)
+        for sb in sbs:
+            sb.delete()
+        assert c.wait_released(timeout=30)
+        assert len(os.listdir("/proc/self/fd")) - before <= 1
+        # No namespace outlived its mount: each veth's host end goes with it
+        # (once the kernel's cleanup_net has run).
+        import time
+        deadline = time.monotonic() + 10
+        while [l for l in ip_json(host, "link") if l["ifname"].startswith("veth")]:
+            assert time.monotonic() < deadline, "a namespace was kept alive"
+            time.sleep(0.05)
+    finally:
+        c.stop()
 
 
 def test_no_namespaces_made_ahead_when_told(cfg):

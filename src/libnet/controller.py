@@ -36,7 +36,7 @@ from .drivers.bridge.driver import host_ifname, mac_from_ipv4
 from .endpoint import Endpoint
 from .errors import (ConflictError, ForbiddenError, InvalidParameterError, NotFoundError)
 from .firewall import Firewall, NftFirewall, NoFirewall, PortMapping
-from .hostops import HostOps
+from .hostops import HostOps, SandboxNetns
 from .ipam import (AddressRequest, DefaultIPAM, IPAMConfig, IPAMDriver, NullIPAM, PoolRequest)
 from .netlink import NetlinkError
 from .network import Network
@@ -119,6 +119,7 @@ class Controller:
         self.firewall: Any = None
         self._reaper = Reaper() if self.config.release_in_background else None
         self._pool: NamespacePool | None = None
+        self._fresh_sandbox: Sandbox | None = None     # the one holding its SandboxNetns
         self._pool_size = ahead if host_ops is None else 0
         try:
             self._start(drivers, ipam_drivers, firewall)
@@ -474,6 +475,7 @@ class Controller:
                 raise ConflictError(f"container {container_id} has a sandbox already")
             sid = _new_id()
             owns = False
+            fresh: SandboxNetns | None = None
             if opts.use_host_netns:
                 key = None if self.config.netns is None else self.ops.netns_open(self.config.netns).path
             elif opts.netns_path:
@@ -481,23 +483,34 @@ class Controller:
                     raise NotFoundError(f"namespace {opts.netns_path} does not exist")
                 key = opts.netns_path
             else:
-                ahead = self._take_namespace()
-                if ahead is not None:           # made ahead, at a fresh id: the sandbox's
-                    sid, key, owns = ahead, os.path.join(self.netns_dir, ahead), True
+                made = self._take_namespace()
+                if made is not None:           # made ahead, at a fresh id: the sandbox's
+                    sid = made[0]
+                    fresh = SandboxNetns.adopt(os.path.join(self.netns_dir, sid), *made[1:])
                 else:
-                    ns = self.ops.netns_create(sid, self.netns_dir)
-                    ns.close()
-                    key, owns = ns.path, True
+                    fresh = self.ops.netns_create(sid, self.netns_dir)
+                key, owns = fresh.path, True
             sb = Sandbox(self, sid, container_id, opts, key, owns)
             with Undo() as undo:
                 if owns and key is not None:
                     undo.push(functools.partial(self.ops.netns_delete, key, self.netns_dir))
+                if fresh is not None:
+                    undo.push(fresh.close)      # (undone first: before the delete)
+                    sb._lo_up = True
                 sb._write_files()
                 undo.push(sb._remove_files)
                 _failpoint.hit("sandbox.before_commit")
                 self.store.put(StoreRecord("sandbox", sid, container_id, sb._record()))
             self._sandboxes[sid] = sb
             self._by_container[container_id] = sb
+            if fresh is not None:
+                # Its fd and socket wait for the first join; one sandbox at
+                # a time holds them (a runtime joins a sandbox before it
+                # makes the next), so sandboxes never joined hold no files.
+                prev = self._fresh_sandbox
+                if prev is not None:
+                    prev._drop_fresh()
+                sb._fresh, self._fresh_sandbox = fresh, sb
             return sb
 
     def spare_namespaces(self) -> list[str]:
@@ -507,8 +520,9 @@ class Controller:
         pool = self._pool
         return sorted(os.path.join(pool.run_dir, n) for n in pool.held()) if pool else []
 
-    def _take_namespace(self) -> str | None:
-        """A namespace made ahead (its name, a fresh id), or None."""
+    def _take_namespace(self) -> tuple[str, int, int] | None:
+        """A namespace made ahead (its name, a fresh id, an fd of it and of
+        a route socket inside), or None."""
         if self._pool is None:
             if not self._pool_size:
                 return None
@@ -542,6 +556,7 @@ class Controller:
             del self._sandboxes[sb.id]
             self._by_container.pop(sb.container_id, None)
             sb.deleted = True
+            sb._drop_fresh()
             if self._reaper is not None:
                 self._reaper.submit(self._release_sandbox, sb)
             else:
@@ -587,7 +602,13 @@ class Controller:
             drv = self._driver(net.driver_name)
             own_ns = sb.key is not None and not sb.options.use_host_netns
             ifname = sb._next_ifname() if own_ns else None
-            fd_ns = self.ops.netns_open(sb.key) if own_ns and sb.key else None
+            # The namespace as new_sandbox made it, open, and a socket inside
+            # (the first join), else opened here.
+            fresh = sb._fresh
+            sb._fresh = None
+            fd_ns, sock_in = fresh.take() if fresh is not None else (None, None)
+            if fd_ns is None and own_ns and sb.key:
+                fd_ns = self.ops.netns_open(sb.key)
             try:
                 sbinfo = SandboxInfo(sb.id, sb.key, fd_ns.fileno() if fd_ns else -1,
                                      sb.options.use_host_netns)
@@ -605,9 +626,11 @@ class Controller:
                         # connected: by the driver if it can, else by the
                         # kernel, from the sandbox.
                         by_driver = drv.announces
+                        given, sock_in = sock_in, None          # (now _configure's)
                         sock = sb._configure(ifname or "", jinfo.ifindex, ep, jinfo.gateway4,
                                              jinfo.gateway6, carrier is ep, first=not sb._joined,
-                                             ns_fd=sbinfo.fd, kernel_announces=not by_driver)
+                                             ns_fd=sbinfo.fd, kernel_announces=not by_driver,
+                                             sock=given)
                         try:
                             drv.activate(ninfo, einfo, sbinfo, net.driver_state)
                             if by_driver:
@@ -635,6 +658,8 @@ class Controller:
                     _failpoint.hit("join.before_commit")
                     self.store.put(self._endpoint_record(ep))
             finally:
+                if sock_in is not None:
+                    sock_in.close()
                 if fd_ns is not None:
                     fd_ns.close()
 
@@ -784,6 +809,7 @@ class Controller:
                         report["endpoints_unjoined"].append(ep.name)
                     self.store.delete("sandbox", sb.id)
                     sb._remove_files()
+                    sb._drop_fresh()
                     self.ops.netns_delete(sb.key)
                     del self._sandboxes[sb.id]
                     self._by_container.pop(sb.container_id, None)
@@ -838,6 +864,9 @@ class Controller:
             self._release()
 
     def _release(self) -> None:
+        fresh, self._fresh_sandbox = getattr(self, "_fresh_sandbox", None), None
+        if fresh is not None:
+            fresh._drop_fresh()
         pool, self._pool, self._pool_size = getattr(self, "_pool", None), None, 0
         for path in pool.close() if pool is not None else ():
             if self._reaper is not None:

@@ -27,7 +27,43 @@ from . import netns as _netns
 from . import sysctl as _sysctl
 from .netlink import NetlinkError, RouteSocket
 
-__all__ = ["HostOps", "RecordingHost", "Request"]
+__all__ = ["HostOps", "RecordingHost", "Request", "SandboxNetns"]
+
+
+class SandboxNetns:
+    """A sandbox's namespace as ``netns_create`` makes it: its path, its
+    loopback up and, until the first join takes them (``take``), an open fd
+    of it and a route socket inside, so that the join neither opens the file
+    again nor switches namespaces to make its socket (two setns).  Held
+    open, both keep the namespace alive: ``close`` them before deleting it."""
+
+    __slots__ = ("path", "_ns", "_sock")
+
+    def __init__(self, path: str, ns: Any = None, sock: RouteSocket | None = None) -> None:
+        self.path = path
+        self._ns = ns
+        self._sock = sock
+
+    @classmethod
+    def adopt(cls, path: str, ns_fd: int, sock_fd: int) -> "SandboxNetns":
+        """Over the descriptors ``libnet.netns.make`` returned (-1: none)."""
+        ns = _netns.NetNS(path, ns_fd, os.path.basename(path)) if ns_fd >= 0 else None
+        sock = RouteSocket.over(nl.NetlinkSocket(fd=sock_fd)) if sock_fd >= 0 else None
+        return cls(path, ns, sock)
+
+    def take(self) -> tuple[Any, RouteSocket | None]:
+        """The open namespace and the socket (each None if gone), now the caller's."""
+        out = (self._ns, self._sock)
+        self._ns = self._sock = None
+        return out
+
+    def close(self) -> None:
+        """Close what was not taken.  Idempotent."""
+        ns, sock = self.take()
+        if sock is not None:
+            sock.close()
+        if ns is not None:
+            ns.close()
 
 
 class HostOps:
@@ -36,10 +72,12 @@ class HostOps:
     def route_socket(self, netns: Any = None) -> RouteSocket:
         return RouteSocket(netns)
 
-    def netns_create(self, name: str, run_dir: str) -> Any:
-        """The namespace, by path (closed: the controller opens it when it
-        needs it)."""
-        return _netns.create(name, run_dir, keep_open=False)
+    def netns_create(self, name: str, run_dir: str) -> "SandboxNetns":
+        """A sandbox's namespace, made in one call of the core: mounted at
+        ``run_dir/name``, its loopback up, with an fd of it and a route
+        socket inside for the first join (``SandboxNetns``)."""
+        return SandboxNetns.adopt(os.path.join(run_dir, name), *_netns.make(
+            os.path.join(run_dir, name), fd=True, route_socket=True, loopback_up=True))
 
     def netns_open(self, ns: Any) -> Any:
         return _netns.open_netns(ns)
@@ -164,12 +202,14 @@ class RecordingHost(HostOps):
     def route_socket(self, netns: Any = None) -> RouteSocket:
         return RouteSocket.over(_RecordingSocket(self, self._key(netns)))
 
-    def netns_create(self, name: str, run_dir: str) -> _FakeNetNS:
+    def netns_create(self, name: str, run_dir: str) -> SandboxNetns:
         path = os.path.join(run_dir, name)
         if path in self.namespaces:
             raise FileExistsError(errno.EEXIST, "namespace exists", path)
         self.namespaces[path] = _Netns(path)
-        return _FakeNetNS(self, path)
+        sock = self.route_socket(path)
+        sock.link_set("lo", up=True)            # (made inside, as the core does)
+        return SandboxNetns(path, _FakeNetNS(self, path), sock)
 
     def netns_open(self, ns: Any) -> _FakeNetNS:
         return _FakeNetNS(self, self._key(ns))

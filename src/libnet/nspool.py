@@ -9,27 +9,32 @@ made, each under the run directory at the name of a fresh sandbox id, and
 (the first sandbox, a burst faster than the thread), ``new_sandbox`` makes
 its own, as without a pool.
 
-The thread starts making a replacement as soon as one is taken, so that
-its work overlaps what the caller does next without the kernel's RTNL
-lock (the sandbox's files and record, ``create_endpoint``) more than the
-join, which takes RTNL for every request.  It runs at normal priority: at
-idle priority (SCHED_IDLE, as libnet.reaper's workers) it started later,
-overlapped the join more, and the setup p50 gained half as much (a patched
-copy, five paired runs).  ``bench/ahead.py -n 1000 --rounds 3`` on this
-2-CPU machine, in line / made ahead, per round:
+The thread is woken when the pool is down to half, and then makes it whole
+again: one wake-up (a futex call for the caller) per ``size // 2``
+namespaces taken.  It runs at normal priority: at idle priority (SCHED_IDLE,
+as libnet.reaper's workers) it started later, overlapped the join more, and
+the setup p50 gained half as much (a patched copy, five paired runs).
+``bench/ahead.py -n 1000 --rounds 3`` on this 2-CPU machine, in line / made
+ahead (one replacement per take, then), per round:
 
 - setup p50 2.91 / 2.67, 3.61 / 3.24, 3.84 / 2.85 ms;
 - the loop's wall time 3.18 / 2.79, 3.82 / 3.38, 3.97 / 2.99 s;
 - the process's CPU time per container 2.86 / 3.09, 3.49 / 4.07, 3.58 /
   3.83 ms: the work moves to the other CPU, and costs a little more there.
 
+Each comes as ``HostOps.netns_create`` makes one: its loopback up, an fd of
+it and a route socket made inside (``libnet.netns.make``, one call of the
+core without the GIL, so that the thread holds up the caller's Python code
+once per namespace).
+
 A namespace the pool holds is one libnet's store does not know, so a crash
 leaves it to the next start's reconcile pass, which removes unknown
 namespaces under the run directory.  A running controller's ``reconcile``
 skips the names the pool holds (``held``), which are reserved before their
-namespace is made.  ``close`` stops the thread and returns what it made, for
-the caller to delete; a process that exits without stopping its controller
-deletes them at exit (an ``atexit`` hook).
+namespace is made.  ``close`` stops the thread, closes the descriptors of
+what nobody took and returns their paths, for the caller to delete; a
+process that exits without stopping its controller deletes them at exit
+(an ``atexit`` hook).
 """
 
 from __future__ import annotations
@@ -69,16 +74,18 @@ class NamespacePool:
             raise ValueError("a namespace pool holds at least one namespace")
         self.run_dir = run_dir
         self.size = size
+        self._low = size // 2               # wake the thread at this many left
         self._new_name = new_name
         self._cond = threading.Condition()
-        self._ready: list[str] = []          # made, oldest first
+        self._ready: list[tuple[str, int, int]] = []   # (name, ns fd, socket fd), oldest first
         self._making: str | None = None      # reserved, being made
         self._thread: threading.Thread | None = None
         self._closed = False
         self.failed: BaseException | None = None   # why the thread stopped early
 
-    def take(self) -> str | None:
-        """The name of a namespace made ahead (now the caller's), or None."""
+    def take(self) -> tuple[str, int, int] | None:
+        """A namespace made ahead: its name, an fd of it and the fd of a
+        route socket inside (now the caller's), or None."""
         with self._cond:
             if self._closed or self.failed is not None:
                 return None
@@ -89,18 +96,20 @@ class NamespacePool:
                 _running.add(self)
             if not self._ready:
                 return None
-            name = self._ready.pop(0)
-            self._cond.notify()
-            return name
+            made = self._ready.pop(0)
+            if len(self._ready) <= self._low:
+                self._cond.notify()
+            return made
 
     def held(self) -> set[str]:
         """Names of the namespaces the pool holds or is making."""
         with self._cond:
-            return {*self._ready, *([self._making] if self._making else [])}
+            return {*(n for n, _, _ in self._ready), *([self._making] if self._making else [])}
 
     def close(self) -> list[str]:
-        """Stop the thread; return the paths of the namespaces it made and
-        nobody took (the caller deletes them).  Idempotent."""
+        """Stop the thread; close the descriptors of the namespaces it made
+        and nobody took, and return their paths (the caller deletes them).
+        Idempotent."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
@@ -110,27 +119,40 @@ class NamespacePool:
         with self._cond:
             left, self._ready = self._ready, []
         _running.discard(self)
-        return [os.path.join(self.run_dir, n) for n in left]
+        for _, ns_fd, sock_fd in left:
+            os.close(ns_fd)
+            os.close(sock_fd)
+        return [os.path.join(self.run_dir, n) for n, _, _ in left]
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._closed or len(self._ready) < self.size)
+                self._cond.wait_for(lambda: self._closed or len(self._ready) <= self._low)
                 if self._closed:
                     return
+            if not self._fill():
+                return
+
+    def _fill(self) -> bool:
+        """Make namespaces until the pool is whole or closed: False if
+        making one failed (the thread then stops)."""
+        while True:
+            with self._cond:
+                if self._closed or len(self._ready) >= self.size:
+                    return True
                 name = self._making = self._new_name()
             try:
                 # This thread switches namespaces nowhere else: no need to
-                # hold up other threads' switches (netns.create).
-                netns.create(name, self.run_dir, keep_open=False, serialize=False)
+                # hold up other threads' switches.
+                ns_fd, sock_fd = netns.make(os.path.join(self.run_dir, name), fd=True,
+                                            route_socket=True, loopback_up=True,
+                                            serialize=False)
             except Exception as e:
                 log.warning("libnet: making namespaces ahead stopped: %s", e)
                 with self._cond:
                     self._making = None
                     self.failed = e
-                    self._cond.notify_all()
-                return
+                return False
             with self._cond:
                 self._making = None
-                self._ready.append(name)
-                self._cond.notify_all()
+                self._ready.append((name, ns_fd, sock_fd))

@@ -4,8 +4,12 @@ A sandbox owns a network namespace (bind-mounted under the run directory,
 or one given by path, or the host's for ``use_host_netns``), the
 interfaces endpoints add to it (eth0, eth1, ... in join order), the
 default route through the highest-priority endpoint's gateway, and its
-/etc/hosts and /etc/resolv.conf.  Everything inside the namespace is
-configured in one netlink batch per join, from a socket opened there.
+/etc/hosts and /etc/resolv.conf.  A namespace libnet makes comes with its
+loopback up (as libnetwork brings it up when it creates the namespace),
+an fd of it and a route socket made inside, all in one call of the core
+(``HostOps.netns_create``); the first join uses the two, and closes them.
+Everything inside the namespace is configured in one netlink batch per
+join, from that socket or one opened there.
 
 New addresses are announced once the interface is connected: by the
 driver when it can (the bridge driver sends a gratuitous ARP reply and an
@@ -24,6 +28,7 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from . import sysctl
+from .hostops import SandboxNetns
 from .netlink import RouteSocket
 from .options import SandboxOptions
 from .sandbox_files import (host_resolv_conf, hosts_content, resolv_conf_content,
@@ -54,6 +59,10 @@ class Sandbox:
         self._options_json: dict[str, Any] | None = None
         self._dir: str | None = None
         self._hosts_written: str | None = None    # what libnet last wrote to hosts
+        # A namespace libnet made comes with its loopback up, and, until the
+        # first join takes them, an fd of it and a route socket inside.
+        self._fresh: SandboxNetns | None = None
+        self._lo_up = False
         self.deleted = False
 
     # ---------------------------------------------------------------- queries
@@ -158,10 +167,18 @@ class Sandbox:
         except OSError:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def _drop_fresh(self) -> None:
+        """Close the fd and socket the namespace came with, if not taken."""
+        fresh, self._fresh = self._fresh, None
+        if fresh is not None:
+            fresh.close()
+
     def _configure(self, ifname: str, index: int | None, ep: "Endpoint", gateway4: str | None,
                    gateway6: str | None, make_default: bool, first: bool,
-                   ns_fd: int = -1, kernel_announces: bool = True) -> RouteSocket:
-        """Inside the namespace, in one batch: loopback (first join), the
+                   ns_fd: int = -1, kernel_announces: bool = True,
+                   sock: RouteSocket | None = None) -> RouteSocket:
+        """Inside the namespace, in one batch: loopback (first join, unless
+        the namespace came with it up), the
         interface's settings, the addresses, the interface up, the default
         route if this endpoint carries it, static routes.  Returns the
         socket (the caller closes it after ``_announce``).
@@ -175,12 +192,14 @@ class Sandbox:
         ``arp_notify``, and ``ndisc_notify``, which has no netlink setter:
         an IPv6 endpoint then writes it under /proc/sys, whose lookups slow
         down with the number of namespaces on the host.
-        ``ns_fd``: the namespace already open (the join's), else its path."""
+        ``ns_fd``: the namespace already open (the join's), else its path;
+        ``sock``: a route socket already open inside (which this takes)."""
         assert self.key is not None
         link: str | int = index if index is not None else ifname
         where = ns_fd if ns_fd >= 0 else self.key
         ops = self._c.ops
-        sock = ops.route_socket(where)
+        if sock is None:
+            sock = ops.route_socket(where)
         if ep.ipv6 and kernel_announces:
             try:
                 ops.sysctl_write(f"net/ipv6/conf/{ifname}/ndisc_notify", 1, where)
@@ -190,7 +209,7 @@ class Sandbox:
         ok = False
         try:
             with sock.batch() as b:
-                if first:
+                if first and not self._lo_up:
                     b.link_set("lo", up=True)
                 no_v6 = "none" if sysctl.HAS_IPV6 and not ep.ipv6 else None
                 notify = kernel_announces and bool(ep.ipv4)

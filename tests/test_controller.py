@@ -159,9 +159,9 @@ def test_join_on_a_kernel_without_ipv6_sends_no_ipv6_setting(ctl, monkeypatch):
     sent = []
     real = route.Batch.send
 
-    def send(self):
+    def send(self, check=True):
         sent.extend(self._msgs)
-        return real(self)
+        return real(self, check)
     monkeypatch.setattr(sysctl, "HAS_IPV6", False)
     monkeypatch.setattr(route.Batch, "send", send)
     net = ctl.new_network("bridge", "nov6", ipam={"ipv4": [{"subnet": "10.71.0.0/24"}]})

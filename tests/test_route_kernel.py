@@ -397,6 +397,35 @@ def test_batch_sends_once_and_names_the_failure(route):
     assert {"ok0", "ok1", "ok2", "ok3"} <= names and "bad" not in names
 
 
+def test_batch_failures_without_raising_and_without_cycles(route):
+    """send(check=False): a failed request's entry is its error, nothing is
+    raised; no error is left in a reference cycle (one is there for the
+    garbage collector, with the frames it holds, on the join's path)."""
+    import gc
+    route.link_add("here0", "bridge")
+    b = route.batch()
+    b.link_set("here0", up=True)
+    b.link_set("gone0", up=True)
+    gc.collect()
+    gc.disable()
+    try:
+        results = b.send(check=False)
+        assert results[0] == [] and isinstance(results[1], NetlinkNotFoundError)
+        assert results[1].errors == [results[1]] and results[1].index == 1
+        del results
+        assert gc.collect() == 0, "a cycle was left"
+        with pytest.raises(NetlinkNotFoundError) as e:
+            with route.batch() as b2:
+                b2.link_set("gone0", up=True)
+                b2.link_set("gone1", up=True)
+        assert [x.operation for x in e.value.errors] == ["link_set gone0", "link_set gone1"]
+        del e
+        assert gc.collect() == 0, "a raised batch error was left in a cycle"
+    finally:
+        gc.enable()
+    route.link_del("here0")
+
+
 def test_batch_that_raises_sends_nothing(route):
     with pytest.raises(RuntimeError):
         with route.batch() as b:

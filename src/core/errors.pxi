@@ -27,7 +27,18 @@ class NetlinkError(OSError):
         self.seq = seq
         self.offset = offset
         self.index = index
-        self.errors = [self]
+        self._others = ()
+
+    @property
+    def errors(self):
+        """Every failure of the batch, this one first.  (Kept as the others
+        only: an error listing itself would be a reference cycle, left with
+        its traceback's frames to the garbage collector.)"""
+        return [self, *self._others]
+
+    @errors.setter
+    def errors(self, value):
+        self._others = tuple(e for e in value if e is not self)
 
     def __str__(self):
         text = self.strerror

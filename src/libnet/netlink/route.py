@@ -678,12 +678,16 @@ class Batch(_Verbs):
         """Queue a pre-built message (from ``encode_message``)."""
         self._submit(msg, op or "raw request")
 
-    def send(self) -> list:
-        """Send what is queued now; the batch is then empty."""
+    def send(self, check: bool = True) -> list:
+        """Send what is queued now; the batch is then empty.  With ``check``
+        false a failed request raises nothing: its entry of the result is
+        its NetlinkError.  (A raised batch error lists itself in ``errors``,
+        a cycle that keeps its traceback's frames for the garbage collector;
+        where failures are expected, as on the join's path, look instead.)"""
         msgs, ops = self._msgs, self._ops
         self._msgs, self._ops = [], []
         try:
-            self.results = self._owner._sock.batch(msgs, ops) if msgs else []
+            self.results = self._owner._sock.batch(msgs, ops, check) if msgs else []
         finally:
             for k in self._keep:
                 for item in (k if isinstance(k, tuple) else (k,)):

@@ -187,14 +187,16 @@ def refresh_neighbours(host: RouteSocket, bridge_index: int, addresses: Iterable
     """The host's own entries for ``addresses`` (IPv4, IPv6) on the bridge,
     those it has, now point at ``mac`` (stale: confirmed on next use); one
     send.  None is created: an entry per container would overflow
-    gc_thresh3.  Returns the failures other than "no such entry"."""
+    gc_thresh3.  Returns the failures other than "no such entry" (the
+    usual answer: nothing is raised for it)."""
+    b = host.batch()
+    for address in addresses:
+        b.neigh_change(address, mac, bridge_index, state="stale")
     try:
-        with host.batch() as b:
-            for address in addresses:
-                b.neigh_change(address, mac, bridge_index, state="stale")
-    except NetlinkError as e:
-        return [x for x in (getattr(e, "errors", None) or [e]) if x.errno != errno.ENOENT]
-    return []
+        results = b.send(check=False)
+    except NetlinkError as e:            # the send itself
+        return [e]
+    return [r for r in results if isinstance(r, NetlinkError) and r.errno != errno.ENOENT]
 
 
 def delete_links(host: RouteSocket, names: list[str]) -> None:

@@ -254,6 +254,28 @@ def test_kernel_targets_take_the_median_of_the_rounds():
     assert setup["ratio"] == 2.0 and "failed" in setup["why"] and "rounds" not in setup
 
 
+def test_p99_growth_takes_the_median_of_the_rounds():
+    """With --rounds, libnet's p99 growth from the smallest to the largest
+    scaling point is the median of the rounds' growths, each listed."""
+    lib = _fake([1.0] * 10 + [1.0] * 9 + [5.0], [1.0] * 20)    # round 1: p99 1.0 -> 5.0
+    lib["rounds"] = [round_summary(lib, [10, 20])]
+    assert lib["rounds"][0]["p99_ms_at"] == {"10": {"setup": 1.0, "teardown": 1.0},
+                                             "20": {"setup": 5.0, "teardown": 1.0}}
+    for hi in (1.5, 1.8):
+        lib["rounds"].append({"status": "ok", "containers": 20, "p99_ms_at": {
+            "10": {"setup": 1.0, "teardown": 1.0}, "20": {"setup": hi, "teardown": 3.0}}})
+    t = {row["target"]: row for row in evaluate_targets({"systems": {"libnet": lib}}, [10, 20])}
+    setup = t["setup p99: libnet's at the largest n <= 2x at the smallest"]
+    assert setup["rounds"] == [5.0, 1.5, 1.8] and setup["ratio"] == 1.8 and setup["passed"]
+    teardown = t["teardown p99: libnet's at the largest n <= 2x at the smallest"]
+    assert teardown["rounds"] == [1.0, 3.0, 3.0] and teardown["passed"] is False
+    # A round without the points (an older result): round 1's alone.
+    del lib["rounds"][1]["p99_ms_at"]
+    t = {row["target"]: row for row in evaluate_targets({"systems": {"libnet": lib}}, [10, 20])}
+    setup = t["setup p99: libnet's at the largest n <= 2x at the smallest"]
+    assert setup["ratio"] == 5.0 and "rounds" not in setup
+
+
 @needs_root
 def test_rounds_run_libnet_and_the_kernel_again(tmp_path):
     run_dir = str(tmp_path / "bench")
@@ -269,6 +291,8 @@ def test_rounds_run_libnet_and_the_kernel_again(tmp_path):
         assert all(r["setup_p50_ms"] > 0 for r in rounds)
     t = {row["target"]: row for row in data["targets"]}
     assert len(t["setup p50: libnet <= 1.5x the kernel's cost"]["rounds"]) == 2
+    assert len(t["setup p99: libnet's at the largest n <= 2x at the smallest"]["rounds"]) == 2
+    assert all(set(r["p99_ms_at"]) == {"1", "3"} for r in data["systems"]["libnet"]["rounds"])
     assert "round 2" in p.stderr
     assert_clean(run_dir)
     assert bench(run_dir, "-n", "3", "--rounds", "0").returncode == 2

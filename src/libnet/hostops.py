@@ -76,8 +76,9 @@ class HostOps:
         """A sandbox's namespace, made in one call of the core: mounted at
         ``run_dir/name``, its loopback up, with an fd of it and a route
         socket inside for the first join (``SandboxNetns``)."""
-        return SandboxNetns.adopt(os.path.join(run_dir, name), *_netns.make(
-            os.path.join(run_dir, name), fd=True, route_socket=True, loopback_up=True))
+        path = os.path.join(run_dir, name)
+        return SandboxNetns.adopt(path, *_netns.make(path, fd=True, route_socket=True,
+                                                     loopback_up=True))
 
     def netns_open(self, ns: Any) -> Any:
         return _netns.open_netns(ns)

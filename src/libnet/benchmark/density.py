@@ -451,7 +451,8 @@ def evaluate_targets(results: dict[str, Any], scaling: Sequence[int]) -> list[di
             row.update(ratio=round(ratio, 3), passed=ratio <= P99_SCALING_BOUND,
                        at_containers=[pts[0], pts[-1]])
             if pts[-1] < 2000 or pts[0] > 100:
-                row["why"] = f"measured at n={pts[0]} and n={pts[-1]} (the issue: 100 and 2,000)"
+                where = f"measured at n={pts[0]} and n={pts[-1]} (the issue: 100 and 2,000)"
+                row["why"] = f"{where}; {row['why']}" if row.get("why") else where
         else:
             row["why"] = "needs two scaling points with libnet"
         out.append(row)

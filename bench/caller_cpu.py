@@ -12,6 +12,7 @@ libnet's Python; the kernel baseline, pre-built bytes, has next to none.
 Rounds alternate which system goes first.
 
     unshare --net --mount python3 bench/caller_cpu.py -n 1000 --rounds 2
+    unshare --net --mount python3 bench/caller_cpu.py -n 2020 --rounds 1 --window 250
 
 To compare two versions of libnet, install the other one elsewhere
 (``pip install --target DIR .`` in its checkout) and run this with
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import time
 
 from libnet import netns
@@ -37,7 +39,7 @@ from benchenv import private_tmpfs, require_isolation
 WARM = 20
 
 
-def one(root: str, name: str, n: int) -> str:
+def one(root: str, name: str, n: int, window: int = 0) -> str:
     d = os.path.join(root, f"{name}-{time.monotonic_ns()}")
     for sub in ("ns", "run"):
         os.makedirs(os.path.join(d, sub))
@@ -49,9 +51,19 @@ def one(root: str, name: str, n: int) -> str:
         preps = [system.prepare(c) for c in specs]
         for i in range(WARM):
             system.setup(specs[i], preps[i], Clock())
+        windows: list[str] = []
         r0, t0 = resource.getrusage(resource.RUSAGE_THREAD), time.perf_counter()
+        rw, lat = r0, []
         for i in range(WARM, n):
+            a = time.perf_counter()
             system.setup(specs[i], preps[i], Clock())
+            lat.append(time.perf_counter() - a)
+            if window and (i - WARM + 1) % window == 0:
+                now = resource.getrusage(resource.RUSAGE_THREAD)
+                windows.append(f"{1e3 * (now.ru_utime - rw.ru_utime) / window:.2f}/"
+                               f"{1e3 * (now.ru_stime - rw.ru_stime) / window:.2f}/"
+                               f"{1e3 * statistics.median(lat):.2f}")
+                rw, lat = now, []
         r1, t1 = resource.getrusage(resource.RUSAGE_THREAD), time.perf_counter()
     finally:
         system.stop()
@@ -62,7 +74,9 @@ def one(root: str, name: str, n: int) -> str:
             f"sys {1e6 * (r1.ru_stime - r0.ru_stime) / c:5.0f} us  "
             f"wall {1e6 * (t1 - t0) / c:5.0f} us  "
             f"switches: involuntary {(r1.ru_nivcsw - r0.ru_nivcsw) / c:.2f}, "
-            f"voluntary {(r1.ru_nvcsw - r0.ru_nvcsw) / c:.2f}")
+            f"voluntary {(r1.ru_nvcsw - r0.ru_nvcsw) / c:.2f}"
+            + (f"\n  per {window} (user/sys CPU, setup p50; ms): " + " ".join(windows)
+               if windows else ""))
 
 
 def main() -> int:
@@ -70,6 +84,9 @@ def main() -> int:
     ap.add_argument("-n", "--containers", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--systems", default="libnet,kernel", help="libnet and/or kernel")
+    ap.add_argument("--window", type=int, default=0, metavar="K",
+                    help="also print user and system CPU and the setup p50 of each K "
+                         "containers in turn (how each grows with n)")
     args = ap.parse_args()
     require_isolation()
     names = [s for s in args.systems.split(",") if s]
@@ -77,7 +94,7 @@ def main() -> int:
         for r in range(args.rounds):
             for name in (names if r % 2 == 0 else names[::-1]):
                 print(f"round {r + 1}  {name:7} "
-                      f"{one(root, name, args.containers)}", flush=True)
+                      f"{one(root, name, args.containers, args.window)}", flush=True)
                 time.sleep(2.0)
     return 0
 

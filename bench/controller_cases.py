@@ -285,8 +285,11 @@ class KernelRig:
 
 
 def check_sandbox(path: str) -> None:
-    """eth0 is up with an address of the subnet, and the default route is via the gateway."""
+    """lo and eth0 are up, eth0 with an address of the subnet, and the
+    default route is via the gateway."""
     with RouteSocket(path) as rs:
+        if not rs.link_get("lo").flags & nl.IFF_UP:
+            raise AssertionError(f"{path}: lo is down")
         eth0 = rs.link_get("eth0")
         if eth0.index != PEER_IFINDEX or not (eth0.flags & nl.IFF_UP):
             raise AssertionError(f"{path}: eth0 is #{eth0.index}, flags {eth0.flags:#x}")

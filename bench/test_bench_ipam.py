@@ -248,20 +248,32 @@ def test_libnet_60000th_v6(benchmark):
 
 @pytest.mark.parametrize("family", ["v4", "v6"])
 def test_ratio_60000th_vs_first(family):
-    """The target itself, checked with timeit minima (robust to noise):
-    the 60,000th allocation costs no more than 2x the first."""
-    import timeit
+    """The target itself, checked with minima of repeated means (robust to
+    noise): the 60,000th allocation costs no more than 2x the first.  Only
+    the allocation is timed, as in the benchmarks above (pedantic's setup is
+    not): each round's setup releases the previous round's address, and a
+    release in a nearly full /16 also updates the summaries above a word
+    that stops being full, which is no part of the allocation's cost."""
+    import time
 
     subnet = "10.0.0.0/16" if family == "v4" else "fd00::/64"
+    clock = time.perf_counter
 
     def cost(case):
-        def one():
-            case.setup()
-            case.run()
-        return min(timeit.repeat(one, number=2_000, repeat=7)) / 2_000
+        best = float("inf")
+        for _ in range(7):
+            total = 0.0
+            for _ in range(2_000):
+                case.setup()
+                t = clock()
+                case.run()
+                total += clock() - t
+            best = min(best, total / 2_000)
+        return best
 
-    first = cost(LibnetCase(subnet, 2))
-    for case in (LibnetCase(subnet, N), ColdHintCase(subnet, N)):
-        nth = cost(case)
+    # Each kind against its own first: with a cold hint, the search climbs
+    # from the pool's first address at n=2 as at 60,000.
+    for kind in (LibnetCase, ColdHintCase):
+        first, nth = cost(kind(subnet, 2)), cost(kind(subnet, N))
         assert nth <= 2.0 * first, (
-            f"{type(case).__name__}: 60,000th {nth * 1e6:.2f} us vs first {first * 1e6:.2f} us")
+            f"{kind.__name__}: 60,000th {nth * 1e6:.2f} us vs first {first * 1e6:.2f} us")

@@ -424,6 +424,19 @@ def test_reconcile_removes_stale_and_adds_missing(topo, tmp_path):
         topo.fw.ensure()      # re-read the index the other object changed
 
 
+def test_reconcile_forgets_the_endpoints_it_removed(topo):
+    """What publish keeps for an endpoint's unpublish (its pre-built delete)
+    goes when reconcile removes that endpoint's ports: a long-running
+    controller does not accumulate it; the others' still work."""
+    gone = topo.fw.publish(req("ep-8", "172.20.0.2", PortBinding("tcp", 80, host_port=8510)))
+    kept = topo.fw.publish(req("ep-9", "172.20.0.3", PortBinding("tcp", 80, host_port=8511)))
+    rep = topo.fw.reconcile(list(kept))
+    assert rep.stale == tuple(gone) and topo.fw.programmed() == tuple(kept)
+    assert set(topo.fw._undo) == {"ep-9"}
+    topo.fw.unpublish(kept)
+    assert topo.fw.programmed() == () and topo.fw._undo == {}
+
+
 def test_ensure_is_idempotent(topo):
     before = list_ruleset(topo.ns["host"])
     topo.fw.ensure()

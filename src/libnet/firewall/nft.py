@@ -344,6 +344,11 @@ class NftFirewall(Firewall):
             self._index.clear()
             for k, m in want.items():
                 self._index.add(k, m)
+            # What publish kept for the unpublish of endpoints that hold
+            # nothing now: gone with their ports.
+            holders = {m.endpoint_id for m in want.values()}
+            for eid in [e for e in self._undo if e not in holders]:
+                del self._undo[eid]
             return Reconciliation(tuple(sorted(stale)), tuple(sorted(missing)),
                                   tuple(conflicts))
 

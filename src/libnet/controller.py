@@ -557,6 +557,8 @@ class Controller:
             self._by_container.pop(sb.container_id, None)
             sb.deleted = True
             sb._drop_fresh()
+            if self._fresh_sandbox is sb:
+                self._fresh_sandbox = None
             if self._reaper is not None:
                 self._reaper.submit(self._release_sandbox, sb)
             else:

@@ -681,8 +681,8 @@ class Batch(_Verbs):
     def send(self, check: bool = True) -> list:
         """Send what is queued now; the batch is then empty.  With ``check``
         false a failed request raises nothing: its entry of the result is
-        its NetlinkError.  (A raised batch error lists itself in ``errors``,
-        a cycle that keeps its traceback's frames for the garbage collector;
+        its NetlinkError.  (Raising builds a traceback, and in Python 3.11 a
+        traceback kept past its handler materialises every caller's frame;
         where failures are expected, as on the join's path, look instead.)"""
         msgs, ops = self._msgs, self._ops
         self._msgs, self._ops = [], []

@@ -176,22 +176,29 @@ def test_join_on_a_kernel_without_ipv6_sends_no_ipv6_setting(ctl, monkeypatch):
     assert ping(Ns(sb.key), "10.71.0.1")
 
 
-def test_join_announces_the_address(ctl, host):
-    """Peers' stale neighbour entries follow a reused address, and so does
-    the host's own; the host gets no entry it did not have."""
+def test_join_announces_an_address_once_held_with_another_mac(ctl, host):
+    """An address once held with a custom MAC is announced when it comes
+    back with its derived one: peers' stale neighbour entries follow it,
+    and so does the host's own; the host gets no entry it did not have."""
     net = ctl.new_network("bridge", "n", ipam={"ipv4": [{"subnet": "10.61.0.0/24"}]})
     bridge = net.driver_state["bridge_index"]
     watcher = net.create_endpoint("watcher")
     sw = ctl.new_sandbox("watcher")
     watcher.join(sw)
+    old = net.create_endpoint("old", ipv4_address="10.61.0.3", mac_address="02:00:00:00:00:99")
+    so = ctl.new_sandbox("old")
+    old.join(so)
+    # What talking to the old holder leaves in its neighbours' tables.
     with RouteSocket(sw.key) as r:
         r.neigh_add("10.61.0.3", "02:00:00:00:00:99", "eth0", state="stale")
     with RouteSocket(host) as r:
         r.neigh_add("10.61.0.3", "02:00:00:00:00:99", bridge, state="stale")
-    ep = net.create_endpoint("new")
+    so.delete()
+    old.delete()
+    ep = net.create_endpoint("new", ipv4_address="10.61.0.3")
+    assert ep.mac == "02:42:0a:3d:00:03"
     sn = ctl.new_sandbox("new")
     ep.join(sn)
-    assert ep.ipv4 == "10.61.0.3/24"
     import time
     for _ in range(40):
         with RouteSocket(sw.key) as r:
@@ -204,6 +211,62 @@ def test_join_announces_the_address(ctl, host):
         mine = {n.dst: n.lladdr for n in r.neigh_dump(4)
                 if n.ifindex == bridge and n.dst.startswith("10.61.0.")}
     assert mine == {"10.61.0.3": ep.mac}          # changed; none made for the watcher
+
+
+def arp_listener(sandbox_key):
+    """A socket receiving the ARP frames that reach eth0 of a sandbox."""
+    with netns.enter(sandbox_key):
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                          socket.htons(0x0806))
+    try:
+        s.bind(("eth0", 0x0806))
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def received(s, seconds=0.5):
+    """The frames ``s`` receives within ``seconds``."""
+    import select
+    import time
+    got, end = [], time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        if select.select([s], [], [], left)[0]:
+            got.append(s.recv(2048))
+    return got
+
+
+def test_an_address_with_its_derived_mac_is_not_announced(ctl, host):
+    """On a bridge libnet made, an address joining with the MAC derived
+    from it sends nothing every port would receive: no neighbour can map it
+    to another MAC.  A custom MAC is announced, and so is the address when
+    it comes back with its derived MAC."""
+    net = ctl.new_network("bridge", "quiet", ipam={"ipv4": [{"subnet": "10.64.0.0/24"}]})
+    watcher, sw = net.create_endpoint("watcher"), ctl.new_sandbox("qwatcher")
+    watcher.join(sw)
+    s = arp_listener(sw.key)
+    try:
+        a, sa = net.create_endpoint("a"), ctl.new_sandbox("qa")
+        a.join(sa)
+        assert received(s) == []
+        b = net.create_endpoint("b", mac_address="02:00:00:00:64:0b")
+        sb = ctl.new_sandbox("qb")
+        b.join(sb)
+        (frame,) = received(s)
+        assert frame[6:12] == bytes.fromhex("02000000640b")      # from b's MAC
+        ip_b = b.ipv4.split("/")[0]
+        assert net._info().foreign_mac_ipv4 == {ip_b}
+        sb.delete()
+        b.delete()
+        c = net.create_endpoint("c", ipv4_address=ip_b)
+        sc = ctl.new_sandbox("qc")
+        c.join(sc)
+        (frame,) = received(s)
+        assert frame[6:12] == bytes.fromhex(c.mac.replace(":", ""))
+    finally:
+        s.close()
+    assert ping(Ns(sa.key), watcher.ipv4.split("/")[0])     # (ARP resolves as ever)
 
 
 def test_join_announces_ipv6_without_ndisc_notify(ctl, host):

@@ -17,7 +17,7 @@ import pytest
 
 from libnet import Config, Controller
 from libnet import _netlink as nl
-from libnet.drivers.bridge.driver import host_ifname
+from libnet.drivers.bridge.driver import host_ifname, mac_from_ipv4
 from libnet.drivers.bridge import kernel
 from libnet.drivers.bridge.kernel import OWN_GROUP
 from libnet.firewall import RecordingFirewall
@@ -85,11 +85,11 @@ def test_join_sends_each_side_its_requests_in_order(env):
     ip = ep.ipv4.split("/")[0]
     expected += [(sb.key, f"addr_add {ep.ipv4} dev 2"), (sb.key, "link_set #2"),  # eth0 up
                  (sb.key, "route_replace default"),
-                 ("host", f"link_set {veth}"),                       # enslaved
-                 ("host", f"neigh_change {ip} dev {bridge}")]        # the host's entry, if any
+                 ("host", f"link_set {veth}")]                       # enslaved
     assert sent == expected
-    # The announcement: a gratuitous ARP reply, sent on the bridge.
-    assert host.frames == [("host", net.driver_state["bridge_name"], kernel.garp_reply(ep.mac, ip))]
+    # No announcement: the address has the MAC derived from it, on a bridge
+    # libnet made; no neighbour can map it to another (see the next test).
+    assert ep.mac == mac_from_ipv4(ip) and host.frames == []
     # The model holds what the kernel would.
     hv, eth0 = host.links()[veth], host.links(sb.key)["eth0"]
     assert (hv.master, hv.group, hv.up) == (bridge, OWN_GROUP, True)
@@ -103,6 +103,69 @@ def test_join_sends_each_side_its_requests_in_order(env):
     peer = create.message.get("linkinfo")["data"]["peer"]
     assert peer["ifname"] == "eth0" and "net_ns_fd" in peer
     assert host.sysctls.get((sb.key, "net/ipv6/conf/eth0/ndisc_notify")) is None
+
+
+def test_which_joins_announce_their_ipv4_address(env):
+    """A gratuitous ARP reply, sent on the bridge, then the host's entry
+    changed if it has one: for a custom MAC, and for an address once held
+    with one (remembered in the network's record, across a restart)."""
+    c, host, _ = env
+    net = new_net(c)
+    br, index = net.driver_state["bridge_name"], net.driver_state["bridge_index"]
+    custom = net.create_endpoint("custom", mac_address="02:00:00:00:01:05")
+    ip = custom.ipv4.split("/")[0]
+    assert net._info().foreign_mac_ipv4 == {ip}
+    assert c.store.get("network", net.id).data["foreign_mac_ipv4"] == [ip]
+    sb = c.new_sandbox("c1")
+    custom.join(sb)
+    assert host.frames == [("host", br, kernel.garp_reply(custom.mac, ip))]
+    assert host.ops("host")[-1] == f"neigh_change {ip} dev {index}"
+    sb.delete()
+    custom.delete()
+    c.stop()
+    c = Controller(c.config, firewall=RecordingFirewall(), host_ops=host)
+    try:
+        net = c.network("n")
+        assert net._info().foreign_mac_ipv4 == {ip}
+        again = net.create_endpoint("again", ipv4_address=ip)
+        assert again.mac == mac_from_ipv4(ip)
+        again.join(c.new_sandbox("c2"))
+        assert host.frames[-1] == ("host", br, kernel.garp_reply(again.mac, ip))
+        fresh = net.create_endpoint("fresh")
+        fresh.join(c.new_sandbox("c3"))
+        assert len(host.frames) == 2                 # a fresh address: nothing to send
+        assert net._info().foreign_mac_ipv4 == {ip}
+    finally:
+        c.stop()
+
+
+def test_a_bridge_libnet_did_not_make_always_hears_the_address(env):
+    """Its other ports may lead anywhere: every join is announced."""
+    c, host, _ = env
+    with host.route_socket() as rs:
+        rs.link_add("mybr", "bridge")
+    net = c.new_network("bridge", "pre", driver_opts={"com.docker.network.bridge.name": "mybr"},
+                        ipam={"ipv4": [{"subnet": "10.9.0.0/24"}]})
+    assert net.driver_state["created_bridge"] is False
+    ep = net.create_endpoint("e")
+    ep.join(c.new_sandbox("ctr"))
+    assert host.frames == [("host", "mybr", kernel.garp_reply(ep.mac, ep.ipv4.split("/")[0]))]
+
+
+def test_a_failed_endpoint_leaves_no_mark(env):
+    """Marking an address is part of creating the endpoint: undone with it."""
+    c, host, _ = env
+    net = new_net(c)
+    drv = c._driver("bridge")
+    record = c.store.get("network", net.id)
+
+    def fail(*a):
+        raise RuntimeError("injected")
+    drv.create_endpoint = fail
+    with pytest.raises(RuntimeError):
+        net.create_endpoint("e", mac_address="02:00:00:00:01:07")
+    assert net._info().foreign_mac_ipv4 == frozenset()
+    assert c.store.get("network", net.id) == record
 
 
 @pytest.mark.parametrize("failing", ["route_replace default", "link_set veth", "link_add_veth"])
@@ -166,7 +229,7 @@ def test_dual_stack_join_announces_both_from_the_bridge(env):
     c, host, _ = env
     net = c.new_network("bridge", "ds", enable_ipv6=True,
                         ipam={"ipv4": [{"subnet": "10.3.0.0/24"}], "ipv6": [{"subnet": "fd00:3::/64"}]})
-    ep, sb = net.create_endpoint("web"), c.new_sandbox("ctr")
+    ep, sb = net.create_endpoint("web", mac_address="02:00:00:00:03:02"), c.new_sandbox("ctr")
     ep.join(sb)
     ip4, ip6 = ep.ipv4.split("/")[0], ep.ipv6.split("/")[0]
     br, index = net.driver_state["bridge_name"], net.driver_state["bridge_index"]
@@ -174,6 +237,12 @@ def test_dual_stack_join_announces_both_from_the_bridge(env):
                            ("host", br, kernel.unsolicited_na(ep.mac, ip6))]
     assert host.ops("host")[-2:] == [f"neigh_change {ip4} dev {index}",
                                      f"neigh_change {ip6} dev {index}"]
+    # An IPv6 address is allocated apart from the MAC: announced even when
+    # the MAC is the one derived from the IPv4 address.
+    derived, sb2 = net.create_endpoint("derived"), c.new_sandbox("ctr2")
+    derived.join(sb2)
+    assert host.frames[2:] == [("host", br, kernel.unsolicited_na(derived.mac,
+                                                                  derived.ipv6.split("/")[0]))]
     assert not [k for k in host.sysctls if k[1].endswith("ndisc_notify")]   # no /proc write
     # ...and no MAC set to itself in the sandbox (the kernel's way to announce)
     assert not [r for r in host.requests if r.netns == sb.key
@@ -186,11 +255,11 @@ def test_the_announcement_is_best_effort(env, caplog):
     c, host, _ = env
     net = new_net(c)
     host.fail_on = {"neigh_change": errno.EINVAL}
-    ep, sb = net.create_endpoint("web"), c.new_sandbox("ctr")
+    ep, sb = net.create_endpoint("web", mac_address="02:00:00:00:01:08"), c.new_sandbox("ctr")
     with caplog.at_level("WARNING", logger="libnet"):
         ep.join(sb)
     assert ep.sandbox_id == sb.id and "updating the host's entry for web" in caplog.text
-    other, sb2 = net.create_endpoint("other"), c.new_sandbox("ctr2")
+    other, sb2 = net.create_endpoint("other", mac_address="02:00:00:00:01:09"), c.new_sandbox("ctr2")
     caplog.clear()
     other.join(sb2)                                # ENOENT (no entry): nothing to say
     assert "host's entry" not in caplog.text
@@ -203,7 +272,7 @@ def test_announcer_sockets_are_kept_and_closed(cfg, host):
     host.packet_socket = lambda *a: sockets.append(real(*a)) or sockets[-1]
     net, other = new_net(c), new_net(c, "o", "10.2.0.0/24")
     for i, n in enumerate((net, net, net, other)):
-        n.create_endpoint(f"e{i}").join(c.new_sandbox(f"c{i}"))
+        n.create_endpoint(f"e{i}", mac_address=f"02:00:00:00:02:0{i}").join(c.new_sandbox(f"c{i}"))
     assert len(sockets) == 2 and len(host.frames) == 4      # one socket per bridge
     other.endpoints()[0].delete(force=True)
     other.delete()

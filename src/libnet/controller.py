@@ -335,7 +335,8 @@ class Controller:
             "driver": net.driver_name, "options": to_jsonable(net.options),
             "ipam_driver": net.ipam_driver, "pools": pools,
             "pool_ids": [[p.id for p in net.pools4], [p.id for p in net.pools6]],
-            "driver_state": net.driver_state, "created": net.created, "creating": creating})
+            "driver_state": net.driver_state, "created": net.created, "creating": creating,
+            "foreign_mac_ipv4": sorted(net.foreign_mac_ipv4)})
 
     def _delete_network(self, net: Network) -> None:
         with self._lock:
@@ -376,6 +377,8 @@ class Controller:
                 ipv4 = str(got4) if got4 is not None else None
                 ipv6 = str(got6) if got6 is not None else None
                 mac = opts.mac_address or mac_from_ipv4(ipv4) or _random_mac()
+                if ipv4 is not None:
+                    self._mark_foreign_mac(net, ipv4, mac, undo)
                 ep = Endpoint(self, net, eid, name, opts, mac, ipv4, ipv6, {})
                 ep._leases = [(g.pool_id, g.address) for g in (got4, got6) if g is not None]
                 drv = self._driver(net.driver_name)
@@ -385,6 +388,24 @@ class Controller:
             net._endpoints[eid] = ep
             net._by_name[name] = ep
             return ep
+
+    def _mark_foreign_mac(self, net: Network, ipv4: str, mac: str, undo: Undo) -> None:
+        """Remember, in the network's record, an IPv4 address taken with a
+        MAC other than the one derived from it: once it has been on the
+        wire, a neighbour may map the address to that MAC, so whoever holds
+        the address next must announce it (NetworkInfo.foreign_mac_ipv4)."""
+        addr = ipv4.partition("/")[0]
+        if mac.lower() == mac_from_ipv4(addr) or addr in net.foreign_mac_ipv4:
+            return
+        before, record = net.foreign_mac_ipv4, self.store.get("network", net.id)
+        net.foreign_mac_ipv4 = before | {addr}
+        self.store.put(self._network_record(net))
+
+        def unmark() -> None:
+            net.foreign_mac_ipv4 = before
+            if record is not None:
+                self.store.put(record)
+        undo.push(unmark)
 
     @staticmethod
     def _allocate(ipam: IPAMDriver, pools: tuple[Any, ...], static: str | None,
@@ -725,6 +746,7 @@ class Controller:
             net = Network(self, rec.id, rec.name, d["driver"], from_jsonable(NetworkOptions, d["options"]),
                           tuple(pools[0]), tuple(pools[1]), d["ipam_driver"], d["driver_state"],
                           d.get("created", ""))
+            net.foreign_mac_ipv4 = frozenset(d.get("foreign_mac_ipv4", ()))
             self._networks[net.id] = net
         for rec in self.store.list("endpoint"):
             parent = self._networks.get(rec.parent or "")

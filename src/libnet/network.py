@@ -33,13 +33,16 @@ class Network:
         self._endpoints: dict[str, "Endpoint"] = {}
         self._by_name: dict[str, "Endpoint"] = {}
         self.deleted = False
+        # (NetworkInfo.foreign_mac_ipv4; kept in the network's record)
+        self.foreign_mac_ipv4: frozenset[str] = frozenset()
 
     @property
     def type(self) -> str:
         return self.driver_name
 
     def _info(self) -> NetworkInfo:
-        return NetworkInfo(self.id, self.name, self.options, self.pools4, self.pools6)
+        return NetworkInfo(self.id, self.name, self.options, self.pools4, self.pools6,
+                           self.foreign_mac_ipv4)
 
     def create_endpoint(self, name: str, **options: Any) -> "Endpoint":
         """A new endpoint on this network; options as EndpointOptions

@@ -31,6 +31,10 @@ class NetworkInfo:
     options: NetworkOptions
     ipv4: tuple[Any, ...] = ()          # libnet.ipam.Pool per IPv4 subnet
     ipv6: tuple[Any, ...] = ()
+    # IPv4 addresses an endpoint of this network has held with a MAC other
+    # than the one derived from the address (a custom MAC): a neighbour
+    # may still map them to it.
+    foreign_mac_ipv4: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

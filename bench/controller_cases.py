@@ -7,10 +7,9 @@ a MAC, a store record), and the join (a veth whose peer is created inside
 the sandbox as eth0, host end up, and in the same send the host end's IPv6
 address generation turned off; inside the sandbox, in one batch: lo up,
 eth0's IPv6 address generation off, the address, eth0 up and the default
-route; then the host end joins the bridge, and the address is announced: a
-gratuitous ARP reply sent on the bridge from a host-side AF_PACKET socket,
-and the host's own neighbour entry changed if it has one; see
-libnet.drivers.bridge).
+route; then the host end joins the bridge.  The address is not announced:
+it has the MAC derived from it, on a bridge libnet made, so no neighbour
+can map it to another; see libnet.drivers.bridge).
 Teardown is ``sandbox.delete()`` (which, as libnetwork's, deletes the endpoints
 joined to it) and ``endpoint.delete()`` (then nothing left to do).
 
@@ -38,7 +37,6 @@ and its data and run directories are temporary folders.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import inspect
 import ipaddress
@@ -53,8 +51,7 @@ from typing import Any, Callable, Iterator
 from libnet import _netlink as nl
 from libnet import netns
 from libnet.benchmark import baseline
-from libnet.benchmark.baseline import (announce_frame, attach_message, mac_of,
-                                       neighbour_message, veth_messages)
+from libnet.benchmark.baseline import attach_message, mac_of, veth_messages
 from libnet.netlink import RouteSocket
 
 from benchenv import Env, check_socket_in, send_and_ack
@@ -188,9 +185,6 @@ class KernelRig:
         self.base_links = len(self.rs.link_dump())
         with netns.enter(self.host):
             self.sock = _raw_socket()
-            # the announcer: sends frames on the bridge, receives nothing
-            self.psock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-        self.psock.bind(("br-kernel", 0))
         check_socket_in(self.sock.fileno(), self.host, "kernel host socket")
         self.home = os.open(THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)  # our own namespace
         self.rbuf = bytearray(65536)
@@ -201,8 +195,6 @@ class KernelRig:
         self.inner_acks = len(sandbox_messages(SUBNET[2]))
         self.batches: list[bytes] = []
         self.attaches: list[bytes] = []
-        self.frames: list[bytes] = []
-        self.neighbours: list[bytes] = []
         for i, addr in enumerate(hosts):
             host_msgs = veth_messages(f"veth{i:011d}", mac_of(addr), NS_FD_SENTINEL)
             msg = bytearray(b"".join(as_request(m, seq) for seq, m in enumerate(host_msgs, 1)))
@@ -212,9 +204,6 @@ class KernelRig:
             self.batches.append(b"".join(as_request(m, seq)
                                          for seq, m in enumerate(sandbox_messages(addr), 1)))
             self.attaches.append(bytes(as_request(attach_message(f"veth{i:011d}", self.bridge), 2)))
-            self.frames.append(announce_frame(mac_of(addr), addr))
-            self.neighbours.append(bytes(as_request(neighbour_message(self.bridge, addr,
-                                                                      mac_of(addr)), 3)))
         self.live: list[KernelContainer] = []
         self.phases: dict[str, list[float]] = defaultdict(list)
 
@@ -240,14 +229,12 @@ class KernelRig:
         send_and_ack(inner, self.batches[i], self.inner_acks, self.rbuf)
         inner.close()
         send_and_ack(self.sock, self.attaches[i], 1, self.rbuf)
-        self.psock.send(self.frames[i])
-        send_and_ack(self.sock, self.neighbours[i], 1, self.rbuf, tolerate=(errno.ENOENT,))
         t3 = clock()
         self.live.append(KernelContainer(path))
         ph = self.phases
         ph["namespace"].append(t1 - t0)
         ph["veth"].append(t2 - t1)
-        ph["in-sandbox batch, attach, announce"].append(t3 - t2)
+        ph["in-sandbox batch, attach"].append(t3 - t2)
 
     def teardown_one(self, c: KernelContainer) -> None:
         """Delete the namespace: unmount, unlink (the kernel takes eth0 and its
@@ -278,7 +265,6 @@ class KernelRig:
         with contextlib.suppress(Exception):
             self.wait_clean()
         self.sock.close()
-        self.psock.close()
         self.rs.close()
         os.close(self.home)
         self.env.delete(self.host)
@@ -484,8 +470,8 @@ def instrument_points() -> list[tuple[str, Any, str]]:
         ("veth: RTM_NEWLINK + host end setting (host socket, one send)", kernel,
          "add_endpoint_veth"),
         ("attach: host end joins the bridge (host socket)", kernel, "attach"),
-        ("announce: a gratuitous ARP reply on the bridge, the host's entry", BridgeDriver,
-         "announce"),
+        ("announce: nothing for a derived MAC (else a gratuitous ARP reply, the host's entry)",
+         BridgeDriver, "announce"),
         ("in-sandbox: sysctl ndisc_notify (/proc write)", sysctl, "write"),
         ("in-sandbox: RouteSocket open", route.RouteSocket, "__init__"),
         ("in-sandbox: RouteSocket close", route.RouteSocket, "close"),

@@ -111,7 +111,7 @@ def kernel_parts(root: str, n: int) -> tuple[float, dict[str, float]]:
             system.setup(spec(i), preps[i], Clock())
         t0 = time.thread_time()
         for i in range(WARM, n):     # KernelSystem.setup, step by step
-            c, veth, inside, attach, announce, add, _ = preps[i]
+            c, veth, inside, attach, add, _ = preps[i]
             t = time.thread_time()
             ns = netns.create(f"k{c.index}", ctx.netns_dir)
             t = lap("namespace", t)
@@ -124,10 +124,6 @@ def kernel_parts(root: str, n: int) -> tuple[float, dict[str, float]]:
             t = lap("in the sandbox (socket and batch)", t)
             system.rs.socket.batch([attach])
             t = lap("attach", t)
-            network, frame, neighbour = announce
-            system.announcers[network].send(frame)
-            system.rs.socket.batch([neighbour], check=False)
-            t = lap("announce (frame and neighbour)", t)
             nl.nft_commit(system.nft.socket, add[0], add[1])
             t = lap("nft transaction", t)
             ns.close()

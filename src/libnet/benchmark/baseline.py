@@ -12,11 +12,14 @@ byte for byte that libnet sends the same.  In order:
    ``host_end_message`` (no IPv6 address generation on the bridge port);
 2. container namespace, one send: ``sandbox_messages`` (lo up, eth0's
    IPv6 address generation off, the address, eth0 up, the default route);
-3. host namespace: ``attach_message`` (the host end joins the bridge);
-4. host namespace: ``announce_frame`` sent on the bridge from an AF_PACKET
-   socket (the gratuitous ARP reply, see libnet.drivers.bridge), then
-   ``neighbour_message`` (the host's own entry for the address changed, if
-   it has one: ENOENT otherwise).
+3. host namespace: ``attach_message`` (the host end joins the bridge).
+
+The benchmarks' addresses have the MAC derived from them, on bridges of
+their own, so libnet's bridge driver announces none of them.  Where it
+does (a custom MAC, an address once held with one, a bridge libnet did not
+make), it sends ``announce_frame`` on the bridge from an AF_PACKET socket
+(the gratuitous ARP reply), then ``neighbour_message`` (the host's own
+entry for the address changed, if it has one: ENOENT otherwise).
 
 ``announce_message`` is the announcement libnet used before: eth0's MAC set
 to itself, on which the kernel's arp_notify floods a gratuitous request

@@ -23,7 +23,6 @@ from typing import Any
 
 from .. import _netlink as nl
 from .. import netns
-from ..hostops import HostOps
 from . import baseline
 
 __all__ = ["ContainerSpec", "Context", "Clock", "System", "LibnetSystem", "KernelSystem",
@@ -253,10 +252,9 @@ class KernelSystem(System):
     namespace (unshare, bind mount), one send of the veth's RTM_NEWLINK (its
     peer created inside the namespace, host end up) and the host end's
     setting; inside the namespace one batch (lo up, eth0's settings, address,
-    eth0 up, default route); the host end enslaved, then the announcement
-    (a gratuitous ARP reply sent on the bridge from one AF_PACKET socket per
-    bridge, and the host's neighbour entry changed if it exists, as
-    libnet.drivers.bridge does); one nf_tables transaction adding the 4
+    eth0 up, default route); the host end enslaved (no announcement: as
+    libnet.drivers.bridge, none for an address with the MAC derived from it
+    on a bridge of its own); one nf_tables transaction adding the 4
     port-map elements.  Teardown: one transaction
     deleting them, then the namespace.
 
@@ -287,7 +285,6 @@ class KernelSystem(System):
                 Lookup("ports", dreg=1), Nat("dnat", "ip", reg_addr_min=1,
                                              reg_proto_min=REG32[1])), "ip"))
         self.bridges: dict[int, int] = {}
-        self.announcers: dict[int, Any] = {}      # bridge -> its AF_PACKET socket, as libnet's
         # Reserve PEER_FD so that dup2 never closes a descriptor in use.
         self._placeholder = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
         os.dup2(self._placeholder, PEER_FD)
@@ -298,7 +295,6 @@ class KernelSystem(System):
         if idx is None:
             idx = baseline.make_bridge(self.rs, f"bench{k}", f"{gateway}/16")
             self.bridges[k] = idx
-            self.announcers[k] = HostOps().packet_socket(f"bench{k}", self.ctx.host)
         return idx
 
     def prepare(self, c: ContainerSpec) -> Any:
@@ -309,9 +305,6 @@ class KernelSystem(System):
         veth = baseline.veth_messages(host_end, baseline.mac_of(c.ip), PEER_FD)
         inside = baseline.sandbox_messages(c.ip, iface.network.prefixlen, c.gateway)
         attach = baseline.attach_message(host_end, br)
-        mac = baseline.mac_of(c.ip)
-        announce = (c.network, baseline.announce_frame(mac, c.ip),
-                    baseline.neighbour_message(br, c.ip, mac))
         els = [Element((6, hp), (c.ip, cp)) for cp, hp in c.ports]
         tx = self.nft.transaction()
         tx.add_elements(self.ports_map, els, exclusive=True)
@@ -319,10 +312,10 @@ class KernelSystem(System):
         tx = self.nft.transaction()
         tx.delete_elements(self.ports_map, els)
         delete = (list(tx.msgs), list(tx.ops))
-        return c, veth, inside, attach, announce, add, delete
+        return c, veth, inside, attach, add, delete
 
     def setup(self, c: ContainerSpec, prep: Any, clock: Clock) -> Any:
-        c, veth, inside, attach, announce, add, delete = prep
+        c, veth, inside, attach, add, delete = prep
         ns = netns.create(f"k{c.index}", self.ctx.netns_dir)
         clock.mark("namespace")
         os.dup2(ns.fileno(), PEER_FD)
@@ -334,9 +327,6 @@ class KernelSystem(System):
         finally:
             sock.close()
         self.rs.socket.batch([attach])
-        network, frame, neighbour = announce
-        self.announcers[network].send(frame)
-        self.rs.socket.batch([neighbour], check=False)     # ENOENT: the host has no entry
         clock.mark("addresses")
         nl.nft_commit(self.nft.socket, add[0], add[1])
         clock.mark("ports")
@@ -365,7 +355,5 @@ class KernelSystem(System):
         os.dup2(self._placeholder, PEER_FD)
         os.close(PEER_FD)
         os.close(self._placeholder)
-        for announcer in self.announcers.values():
-            announcer.close()
         self.nft.close()
         self.rs.close()

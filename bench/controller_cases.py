@@ -191,7 +191,7 @@ class KernelRig:
         hosts = list(SUBNET.hosts())[1:count + 1]            # .1 is the gateway
         self.paths = [os.path.join(self.mount_dir, f"c{i}") for i in range(count)]
         self.veths: list[tuple[bytearray, int]] = []
-        self.veth_acks = 2 if baseline.HAS_IPV6 else 1           # the veth (+ its host end)
+        self.veth_acks = len(veth_messages("veth0", "02:00:00:00:00:01", 0))  # veth (+ host end)
         self.inner_acks = len(sandbox_messages(SUBNET[2]))
         self.batches: list[bytes] = []
         self.attaches: list[bytes] = []

@@ -78,8 +78,8 @@ def test_join_sends_each_side_its_requests_in_order(env):
     veth = host_ifname(ep.id)
     bridge = net.driver_state["bridge_index"]
     expected = [("host", f"link_add_veth {veth} peer eth0")]
-    if HAS_IPV6:
-        expected.append(("host", f"link_set {veth}"))            # the host end's setting
+    if HAS_IPV6:                # the host end's setting, made while it is down; up
+        expected += [("host", f"link_set {veth}"), ("host", f"link_set {veth}")]
     if HAS_IPV6:
         expected.append((sb.key, "link_set #2"))                 # eth0's setting: no IPv6
     ip = ep.ipv4.split("/")[0]
@@ -102,6 +102,14 @@ def test_join_sends_each_side_its_requests_in_order(env):
     (create,) = [r for r in host.requests[before:] if r.op.startswith("link_add_veth")]
     peer = create.message.get("linkinfo")["data"]["peer"]
     assert peer["ifname"] == "eth0" and "net_ns_fd" in peer
+    if HAS_IPV6:
+        # The host end is set while down (on a link that is up the setting
+        # is a NETDEV_CHANGE: IPv6 then walks the host's routes), then up.
+        setting, up = [r.message for r in host.requests[before:]
+                       if r.op == f"link_set {veth}"][:2]
+        assert not create.message.header.get("flags", 0) & nl.IFF_UP
+        assert setting.get("af_spec") and not setting.header.get("change", 0)
+        assert up.header.get("flags", 0) & nl.IFF_UP and not up.get("af_spec")
     assert host.sysctls.get((sb.key, "net/ipv6/conf/eth0/ndisc_notify")) is None
 
 

@@ -6,10 +6,11 @@ layer, to measure the kernel's own cost of what libnet's bridge driver and
 sandbox send; ``bench/test_bench_controller.py::test_same_requests`` checks
 byte for byte that libnet sends the same.  In order:
 
-1. host namespace, one send: ``veth_message`` (veth up, in libnet's link
-   group, peer eth0 created inside the container's namespace, one queue
-   per end, echoed) and
-   ``host_end_message`` (no IPv6 address generation on the bridge port);
+1. host namespace, one send (``veth_messages``): ``veth_message`` (the veth,
+   in libnet's link group, peer eth0 created inside the container's
+   namespace, one queue per end, echoed), ``host_end_message`` (no IPv6
+   address generation on the bridge port, set while it is down) and the
+   host end up;
 2. container namespace, one send: ``sandbox_messages`` (lo up, eth0's
    IPv6 address generation off, the address, eth0 up, the default route);
 3. host namespace: ``attach_message`` (the host end joins the bridge).
@@ -53,14 +54,17 @@ def mac_of(address: str | ipaddress.IPv4Address) -> str:
     return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(address).packed)
 
 
-def veth_message(host_ifname: str, mac: str, ns_fd: int, queues: int | None = 1) -> bytes:
-    """The veth, host end up in libnet's link group, peer eth0 with ``mac``
-    created in the namespace of fd ``ns_fd``, ``queues`` TX and RX queues
-    per end (None: the kernel's default, one per CPU cut back to one active,
-    which waits for a grace period per end); the kernel echoes the new link."""
+def veth_message(host_ifname: str, mac: str, ns_fd: int, queues: int | None = 1,
+                 up: bool = True) -> bytes:
+    """The veth, host end in libnet's link group (and ``up``), peer eth0 with
+    ``mac`` created in the namespace of fd ``ns_fd``, ``queues`` TX and RX
+    queues per end (None: the kernel's default, one per CPU cut back to one
+    active, which waits for a grace period per end); the kernel echoes the
+    new link."""
     q = {} if queues is None else {"num_tx_queues": queues, "num_rx_queues": queues}
     return nl.encode_message(
-        ROUTE, nl.RTM_NEWLINK, CREATE | nl.NLM_F_ECHO, dict(_UP),
+        ROUTE, nl.RTM_NEWLINK, CREATE | nl.NLM_F_ECHO,
+        dict(_UP) if up else {"change": nl.IFF_UP, "flags": 0},       # (as link_add_veth)
         {"ifname": host_ifname, "group": OWN_GROUP, **q,
          "linkinfo": {"kind": "veth", "data": {"peer": {
              "ifname": "eth0", "address": mac, **q, "net_ns_fd": ns_fd}}}})
@@ -74,12 +78,13 @@ def host_end_message(host_ifname: str) -> bytes:
 
 
 def veth_messages(host_ifname: str, mac: str, ns_fd: int) -> list[bytes]:
-    """The host namespace's send: the veth, and the host end's setting (on
-    a kernel with IPv6)."""
-    out = [veth_message(host_ifname, mac, ns_fd)]
-    if HAS_IPV6:
-        out.append(host_end_message(host_ifname))
-    return out
+    """The host namespace's send: the veth, and on a kernel with IPv6 the
+    host end's setting made while it is down, then the host end up (see
+    libnet.drivers.bridge.kernel.add_endpoint_veth)."""
+    if not HAS_IPV6:
+        return [veth_message(host_ifname, mac, ns_fd)]
+    return [veth_message(host_ifname, mac, ns_fd, up=False), host_end_message(host_ifname),
+            nl.encode_message(ROUTE, nl.RTM_NEWLINK, 0, dict(_UP), {"ifname": host_ifname})]
 
 
 def sandbox_messages(address: str | ipaddress.IPv4Address, prefixlen: int,

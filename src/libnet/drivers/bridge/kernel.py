@@ -110,17 +110,21 @@ def add_endpoint_veth(host: RouteSocket, host_ifname: str, ifname: str, sandbox_
     floods to every other port, so each new container would cost every
     container already there.  It takes effect before the carrier comes up
     (when the sandbox side does), so no address is ever made.  The kernel
-    refuses IFLA_AF_SPEC in the creating request itself.  If the setting
-    fails, the pair it made is deleted before the error goes up.
+    refuses IFLA_AF_SPEC in the creating request itself, and a setting
+    changed on a link that is up is a NETDEV_CHANGE, on which IPv6 walks
+    every route of the host's table (one per port): so the host end is
+    made down, set, then brought up, in that one send.  If a step fails,
+    the pair it made is deleted before the error goes up.
 
     Each end gets one queue, named in the request: the kernel's default
     (one per CPU, cut back to one active) waits for two RCU grace periods,
     0.2-0.3 ms of the pair's creation here (see link_add_veth)."""
     b = host.batch()
     b.link_add_veth(host_ifname, ifname, peer_netns=sandbox_fd, peer_mac=mac,
-                    mtu=mtu, group=OWN_GROUP, up=True, queues=1, echo=True)
+                    mtu=mtu, group=OWN_GROUP, up=not sysctl.HAS_IPV6, queues=1, echo=True)
     if sysctl.HAS_IPV6:
         b.link_set(host_ifname, addr_gen_mode="none")
+        b.link_set(host_ifname, up=True)
     try:
         replies = b.send()[0]
     except NetlinkError as e:

@@ -147,6 +147,27 @@ def test_which_joins_announce_their_ipv4_address(env):
         c.stop()
 
 
+def test_a_store_from_before_the_marks_marks_its_custom_macs(cfg, host):
+    """A network record written before the marks were kept: its endpoints
+    with a custom MAC are marked at restore, and the record keeps them."""
+    c = Controller(cfg, firewall=RecordingFirewall(), host_ops=host)
+    net = new_net(c)
+    custom = net.create_endpoint("custom", mac_address="02:00:00:00:01:0a")
+    plain = net.create_endpoint("plain")
+    rec = c.store.get("network", net.id)
+    del rec.data["foreign_mac_ipv4"]
+    c.store.put(rec)
+    c.stop()
+    c = Controller(cfg, firewall=RecordingFirewall(), host_ops=host)
+    try:
+        ip = custom.ipv4.split("/")[0]
+        assert c.network("n")._info().foreign_mac_ipv4 == {ip}
+        assert c.store.get("network", net.id).data["foreign_mac_ipv4"] == [ip]
+        assert plain.ipv4.split("/")[0] != ip
+    finally:
+        c.stop()
+
+
 def test_a_bridge_libnet_did_not_make_always_hears_the_address(env):
     """Its other ports may lead anywhere: every join is announced."""
     c, host, _ = env

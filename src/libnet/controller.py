@@ -727,6 +727,7 @@ class Controller:
     def _restore(self) -> None:
         """Rebuild objects from the store, then reconcile with the kernel."""
         leftovers: list[StoreRecord] = []
+        unmarked: set[str] = set()      # (networks whose record has no foreign_mac_ipv4)
         for rec in self.store.list("network"):
             d = rec.data
             if d.get("creating"):
@@ -747,6 +748,8 @@ class Controller:
                           tuple(pools[0]), tuple(pools[1]), d["ipam_driver"], d["driver_state"],
                           d.get("created", ""))
             net.foreign_mac_ipv4 = frozenset(d.get("foreign_mac_ipv4", ()))
+            if "foreign_mac_ipv4" not in d:
+                unmarked.add(net.id)
             self._networks[net.id] = net
         for rec in self.store.list("endpoint"):
             parent = self._networks.get(rec.parent or "")
@@ -760,6 +763,10 @@ class Controller:
                           d.get("ifname"), tuple(d.get("join_gateways") or (None, None)))
             ep.join_seq = d.get("join_seq") or 0
             self._join_seq = max(self._join_seq, ep.join_seq)
+            if net.id in unmarked and ep.ipv4:
+                ip4 = ep.ipv4.partition("/")[0]
+                if ep.mac.lower() != mac_from_ipv4(ip4):
+                    net.foreign_mac_ipv4 = net.foreign_mac_ipv4 | {ip4}
             ipam = self._ipams.get(net.ipam_driver)
             if isinstance(ipam, DefaultIPAM):
                 ep._leases = []
@@ -772,6 +779,10 @@ class Controller:
                             ep._leases.append((pool.id, ip))
             net._endpoints[ep.id] = ep
             net._by_name[ep.name] = ep
+        # A network record from before the marks were kept: its endpoints
+        # with a custom MAC are what it can still tell; kept from now on.
+        for nid in unmarked:
+            self.store.put(self._network_record(self._networks[nid]))
         joined: dict[str, list[Endpoint]] = {}
         for net in self._networks.values():
             for ep in net._endpoints.values():

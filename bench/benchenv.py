@@ -172,6 +172,28 @@ def send_and_ack(sock: socket.socket, data: bytes | bytearray, count: int,
 
 
 @contextlib.contextmanager
+def started_system(root: str, name: str) -> Iterator[tuple[Any, Any]]:
+    """``libnet bench``'s ``name`` system ("libnet" or "kernel") started in a
+    host namespace of its own, made under ``root``; yields (system, its
+    libnet.benchmark.systems.Context), then stops it and deletes that
+    namespace."""
+    from libnet.benchmark import systems
+    d = os.path.join(root, f"{name}-{time.monotonic_ns()}")
+    for sub in ("ns", "run"):
+        os.makedirs(os.path.join(d, sub))
+    ctx = systems.Context(name, netns.create("host", d), d, os.path.join(d, "ns"),
+                          os.path.join(d, "run"))
+    system = {"libnet": systems.LibnetSystem, "kernel": systems.KernelSystem}[name]()
+    system.start(ctx)
+    try:
+        yield system, ctx
+    finally:
+        system.stop()
+        ctx.host.close()
+        netns.delete(ctx.host)
+
+
+@contextlib.contextmanager
 def private_tmpfs(prefix: str) -> Iterator[str]:
     """A temporary directory with a tmpfs mounted on it, in this process's
     (private) mount namespace; unmounted and removed afterwards, which takes

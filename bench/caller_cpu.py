@@ -25,28 +25,19 @@ temporary directory (run it in a private mount namespace: unshare --mount).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import time
 
-from libnet import netns
-from libnet.benchmark import systems
-from libnet.benchmark.systems import Clock, Context, spec
+from libnet.benchmark.systems import Clock, spec
 
-from benchenv import private_tmpfs, require_isolation
+from benchenv import private_tmpfs, require_isolation, started_system
 
 WARM = 20
 
 
 def one(root: str, name: str, n: int, window: int = 0) -> str:
-    d = os.path.join(root, f"{name}-{time.monotonic_ns()}")
-    for sub in ("ns", "run"):
-        os.makedirs(os.path.join(d, sub))
-    ctx = Context(name, netns.create("host", d), d, os.path.join(d, "ns"), os.path.join(d, "run"))
-    system = {"libnet": systems.LibnetSystem, "kernel": systems.KernelSystem}[name]()
-    system.start(ctx)
-    try:
+    with started_system(root, name) as (system, _):
         specs = [spec(i) for i in range(n)]
         preps = [system.prepare(c) for c in specs]
         for i in range(WARM):
@@ -65,10 +56,6 @@ def one(root: str, name: str, n: int, window: int = 0) -> str:
                                f"{1e3 * statistics.median(lat):.2f}")
                 rw, lat = now, []
         r1, t1 = resource.getrusage(resource.RUSAGE_THREAD), time.perf_counter()
-    finally:
-        system.stop()
-        ctx.host.close()
-        netns.delete(ctx.host)
     c = n - WARM
     return (f"user {1e6 * (r1.ru_utime - r0.ru_utime) / c:5.0f} us  "
             f"sys {1e6 * (r1.ru_stime - r0.ru_stime) / c:5.0f} us  "

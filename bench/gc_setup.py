@@ -23,15 +23,12 @@ from __future__ import annotations
 import argparse
 import collections
 import gc
-import os
 import time
 from typing import Any, Callable
 
-from libnet import netns
-from libnet.benchmark import systems
-from libnet.benchmark.systems import Clock, Context, spec
+from libnet.benchmark.systems import Clock, spec
 
-from benchenv import private_tmpfs, require_isolation
+from benchenv import private_tmpfs, require_isolation, started_system
 
 
 class Pauses:
@@ -90,31 +87,19 @@ def main() -> int:
     args = ap.parse_args()
     require_isolation()
     n = args.containers
-    with private_tmpfs("gc-setup-") as root:
-        d = os.path.join(root, "libnet")
-        for sub in ("ns", "run"):
-            os.makedirs(os.path.join(d, sub))
-        ctx = Context("libnet", netns.create("host", d), d, os.path.join(d, "ns"),
-                      os.path.join(d, "run"))
-        system = systems.LibnetSystem()
-        system.start(ctx)
-        try:
-            specs = [spec(i) for i in range(n)]
-            preps = [system.prepare(c) for c in specs]
-            handles: list[Any] = []
-            measured("setup", n, lambda: handles.extend(
-                system.setup(c, p, Clock()) for c, p in zip(specs, preps)), args.types)
-            print(f"objects the collector tracks after setup: {len(gc.get_objects())}")
+    with private_tmpfs("gc-setup-") as root, started_system(root, "libnet") as (system, _):
+        specs = [spec(i) for i in range(n)]
+        preps = [system.prepare(c) for c in specs]
+        handles: list[Any] = []
+        measured("setup", n, lambda: handles.extend(
+            system.setup(c, p, Clock()) for c, p in zip(specs, preps)), args.types)
+        print(f"objects the collector tracks after setup: {len(gc.get_objects())}")
 
-            def teardown() -> None:
-                for h in handles:
-                    system.teardown(h)
-                system.finish_teardown()
-            measured("teardown", n, teardown, args.types)
-        finally:
-            system.stop()
-            ctx.host.close()
-            netns.delete(ctx.host)
+        def teardown() -> None:
+            for h in handles:
+                system.teardown(h)
+            system.finish_teardown()
+        measured("teardown", n, teardown, args.types)
     return 0
 
 

@@ -20,17 +20,14 @@ unshare --mount).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import statistics
 import subprocess
 import time
 
-from libnet import netns
-from libnet.benchmark import systems
-from libnet.benchmark.systems import Clock, Context, spec
+from libnet.benchmark.systems import Clock, spec
 
-from benchenv import private_tmpfs, require_isolation
+from benchenv import private_tmpfs, require_isolation, started_system
 
 
 def main() -> int:
@@ -44,19 +41,12 @@ def main() -> int:
     args = ap.parse_args()
     require_isolation()
     starts = {int(x) for x in args.windows.split(",") if x}
-    with private_tmpfs("perf-windows-") as root:
-        d = os.path.join(root, args.system)
-        for sub in ("ns", "run"):
-            os.makedirs(os.path.join(d, sub))
-        ctx = Context(args.system, netns.create("host", d), d, os.path.join(d, "ns"),
-                      os.path.join(d, "run"))
-        system = {"libnet": systems.LibnetSystem, "kernel": systems.KernelSystem}[args.system]()
-        system.start(ctx)
+    with private_tmpfs("perf-windows-") as root, started_system(root, args.system) as (system, _):
+        specs = [spec(i) for i in range(args.containers)]
+        preps = [system.prepare(c) for c in specs]
+        lat: list[float] = []
         perf: subprocess.Popen | None = None
         try:
-            specs = [spec(i) for i in range(args.containers)]
-            preps = [system.prepare(c) for c in specs]
-            lat: list[float] = []
             for i, c in enumerate(specs):
                 if i in starts and perf is None:
                     perf = subprocess.Popen(
@@ -78,9 +68,6 @@ def main() -> int:
             if perf is not None:
                 perf.send_signal(signal.SIGINT)
                 perf.wait()
-            system.stop()
-            ctx.host.close()
-            netns.delete(ctx.host)
     return 0
 
 

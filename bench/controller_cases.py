@@ -4,8 +4,8 @@ One container is what a runtime asks of libnet for each container it starts:
 a sandbox (a network namespace bind-mounted under the run directory, and its
 hosts / resolv.conf), an endpoint on a bridge network (an address from IPAM,
 a MAC, a store record), and the join (a veth whose peer is created inside
-the sandbox as eth0, host end up, and in the same send the host end's IPv6
-address generation turned off; inside the sandbox, in one batch: lo up,
+the sandbox as eth0, and in the same send the host end's IPv6 address
+generation turned off while it is down, then the host end up; inside the sandbox, in one batch: lo up,
 eth0's IPv6 address generation off, the address, eth0 up and the default
 route; then the host end joins the bridge.  The address is not announced:
 it has the MAC derived from it, on a bridge libnet made, so no neighbour

@@ -250,8 +250,8 @@ class KernelSystem(System):
 
     Per container (the requests of ``libnet.benchmark.baseline``): a
     namespace (unshare, bind mount), one send of the veth's RTM_NEWLINK (its
-    peer created inside the namespace, host end up) and the host end's
-    setting; inside the namespace one batch (lo up, eth0's settings, address,
+    peer created inside the namespace, host end down), the host end's
+    setting and the host end up; inside the namespace one batch (lo up, eth0's settings, address,
     eth0 up, default route); the host end enslaved (no announcement: as
     libnet.drivers.bridge, none for an address with the MAC derived from it
     on a bridge of its own); one nf_tables transaction adding the 4
